@@ -1,0 +1,105 @@
+// The certification record's local model: runs, scenario results, step results,
+// measurements. Plain data; the store persists it, the engine produces it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sdk/transcript.hpp"
+#include "sdk/value.hpp"
+
+namespace certlab::record {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+/// How a step, scenario or run ended. `fail` is the device's fault; `error` and
+/// `timeout` are the station's or the link's and never count against the device.
+enum class Outcome { pass, fail, error, timeout, aborted, skipped };
+
+enum class RunStatus { queued, running, completed, aborted, interrupted };
+
+[[nodiscard]] std::string_view to_string(Outcome o);
+[[nodiscard]] std::string_view to_string(RunStatus s);
+[[nodiscard]] std::optional<Outcome> parse_outcome(std::string_view s);
+[[nodiscard]] std::optional<RunStatus> parse_run_status(std::string_view s);
+
+/// Which outcome dominates when several are combined: error > timeout > fail >
+/// aborted > pass > skipped.
+[[nodiscard]] Outcome worst(Outcome a, Outcome b);
+
+/// ISO 8601 UTC with milliseconds: 2026-11-29T03:45:41.123Z
+[[nodiscard]] std::string format_time(TimePoint t);
+[[nodiscard]] std::optional<TimePoint> parse_time(std::string_view s);
+
+struct Run {
+    std::int64_t id = 0;
+    std::string device_id;
+    std::string suite_id;
+    std::string suite_title;
+    std::string suite_hash;       ///< sha256 of the suite file as loaded
+    std::string driver;           ///< driver name and version, e.g. "escpos 1.0"
+    std::string station_id;
+    std::string certlab_version;
+    RunStatus status = RunStatus::queued;
+    std::optional<Outcome> outcome;  ///< set once the run ends
+    std::string reason;
+    TimePoint started_at{};
+    std::optional<TimePoint> ended_at;
+    int scenarios_total = 0;      ///< scenarios the suite has
+};
+
+struct ScenarioResult {
+    std::int64_t id = 0;
+    std::int64_t run_id = 0;
+    std::string scenario_id;      ///< e.g. PRN-003
+    std::string title;
+    std::optional<Outcome> outcome;  ///< empty while running
+    std::string reason;
+    int iterations = 0;           ///< iterations completed
+    int iterations_planned = 1;
+    int passed_iterations = 0;
+    TimePoint started_at{};
+    std::optional<TimePoint> ended_at;
+};
+
+struct Measurement {
+    std::string name;
+    double value = 0;
+    std::string unit;
+    std::optional<double> low;    ///< lower limit, in `unit`
+    std::optional<double> high;   ///< upper limit, in `unit`
+    bool within = true;
+};
+
+struct StepResult {
+    std::int64_t id = 0;
+    std::int64_t run_id = 0;
+    std::int64_t scenario_result_id = 0;
+    std::int64_t seq = 0;         ///< order within the run, from 1
+    int iteration = 0;            ///< 0-based iteration of the scenario
+    int index = 0;                ///< 0-based step index within the scenario
+    std::string kind;             ///< call, wait, ...
+    std::string action;           ///< capability.action for calls
+    sdk::Args args;
+    sdk::Values values;
+    Outcome outcome = Outcome::pass;
+    std::string reason;
+    TimePoint started_at{};
+    std::int64_t duration_us = 0; ///< [us]
+    sdk::Transcript transcript;
+    std::vector<Measurement> measurements;
+};
+
+/// A run with everything under it, as the API and CLI show it.
+struct RunDetail {
+    Run run;
+    std::vector<ScenarioResult> scenarios;
+    std::vector<StepResult> steps;  ///< may be limited; see step_count
+    std::int64_t step_count = 0;
+};
+
+}  // namespace certlab::record
