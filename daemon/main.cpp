@@ -1,1 +1,118 @@
-int main() { return 0; }
+// certlabd: process concerns only — arguments, configuration, logging, signals,
+// systemd notification. Everything else is built by station::Station.
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include "config/station_config.hpp"
+#include "engine/suite.hpp"
+#include "record/store.hpp"
+#include "sdk/error.hpp"
+#include "station/station.hpp"
+
+namespace {
+
+constexpr int exit_config = 2;
+constexpr int exit_runtime = 1;
+
+void setup_logging(const std::string& level) {
+    auto log = spdlog::stderr_color_mt("certlabd");
+    spdlog::set_default_logger(log);
+    spdlog::set_pattern(getenv("INVOCATION_ID") ? "%n %l: %v" : "%Y-%m-%dT%H:%M:%S.%e %n %l: %v");
+    spdlog::set_level(spdlog::level::from_str(level));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"certlabd — the certlab lab station daemon"};
+    std::string config_file = "/etc/certlab/station.yaml";
+    std::string store_path;
+    int api_port = -1;
+    std::string log_level;
+    bool check_only = false;
+    std::string port_file;
+    app.add_option("-c,--config", config_file, "station configuration (station.yaml)");
+    app.add_option("--store", store_path, "SQLite store path (overrides store.path)");
+    app.add_option("--api-port", api_port, "API port (overrides api.port; 0 = any free port)")->check(CLI::Range(0, 65535));
+    app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
+    app.add_option("--port-file", port_file, "write the bound API port to this file once listening");
+    app.add_flag("--check-config", check_only, "validate the configuration and suites, then exit");
+    app.set_version_flag("--version", std::string("certlabd ") + CERTLAB_VERSION);
+    CLI11_PARSE(app, argc, argv);
+
+    certlab::config::StationConfig cfg;
+    try {
+        cfg = certlab::config::load_station_config(config_file);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "certlabd: configuration error: %s\n", e.what());
+        return exit_config;
+    }
+    setup_logging(log_level.empty() ? cfg.log_level : log_level);
+
+    boost::asio::io_context io(1);
+    std::unique_ptr<certlab::station::Station> station;
+    certlab::station::Station::Overrides overrides;
+    if (!store_path.empty()) overrides.store_path = store_path;
+    if (api_port >= 0) overrides.api_port = static_cast<std::uint16_t>(api_port);
+    try {
+        if (check_only) {
+            auto suites = certlab::engine::load_suites(cfg.suite_dirs);
+            std::printf("configuration ok: %zu profile(s), %zu device(s), %zu suite(s)\n", cfg.profiles.size(),
+                        cfg.devices.size(), suites.size());
+            return 0;
+        }
+        station = std::make_unique<certlab::station::Station>(io, cfg, overrides);
+        station->start();
+        if (!port_file.empty()) {
+            // Written to a temporary name and renamed, so a reader never sees half a number.
+            auto tmp = port_file + ".tmp";
+            if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+                std::fprintf(f, "%u\n", station->api_port());
+                std::fclose(f);
+                std::rename(tmp.c_str(), port_file.c_str());
+            }
+        }
+    } catch (const certlab::sdk::ConfigError& e) {
+        std::fprintf(stderr, "certlabd: configuration error: %s\n", e.what());
+        return exit_config;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "certlabd: cannot start: %s\n", e.what());
+        return exit_runtime;
+    }
+
+    // A stop that does not drain in time must still end the process: every result
+    // is already committed, so a hard exit loses nothing.
+    std::atomic<bool> stopping{false};
+    std::thread watchdog;
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int sig) {
+        if (ec) return;
+        spdlog::info("received {}, stopping at the next step boundary", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        sd_notify(0, "STOPPING=1");
+        stopping = true;
+        auto grace = cfg.shutdown_grace + std::chrono::seconds(10);
+        watchdog = std::thread([grace] {
+            std::this_thread::sleep_for(grace);
+            std::fprintf(stderr, "certlabd: shutdown did not finish in time; exiting\n");
+            std::_Exit(exit_runtime);
+        });
+        watchdog.detach();
+        station->shutdown([&] { signals.cancel(); });
+    });
+
+    sd_notify(0, "READY=1");
+    spdlog::info("certlabd {} ready", CERTLAB_VERSION);
+    io.run();
+    spdlog::info("stopped");
+    station.reset();
+    return 0;
+}

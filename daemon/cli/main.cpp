@@ -1,1 +1,84 @@
-int main() { return 0; }
+// certlab: the command-line client of certlabd's HTTP API. Arguments in, one
+// command out, exit code by result (see ExitCode in http_client.hpp).
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.hpp"
+
+using namespace certlab::cli;
+
+int main(int argc, char** argv) {
+    CLI::App app{"certlab - talk to the certlab station daemon (certlabd)"};
+    app.require_subcommand(1);
+    app.footer(
+        "Exit codes: 0 success (with --wait: run passed), 1 run failed, 2 run ended in\n"
+        "error/timeout/aborted/interrupted, 3 usage or connection error or request refused.");
+
+    const char* env_station = std::getenv("CERTLAB_STATION");
+    std::string station = env_station && *env_station ? env_station : "http://127.0.0.1:8470";
+    int timeout_s = 10;
+    Output out;
+    app.add_option("--station", station, "certlabd URL (env CERTLAB_STATION)")
+        ->capture_default_str();
+    app.add_option("--timeout", timeout_s, "seconds to wait for each answer")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 3600));
+    app.add_flag("--json", out.json, "print the API's JSON instead of tables");
+
+    auto* status = app.add_subcommand("status", "station health and devices");
+
+    std::string device;
+    int limit = 20;
+    auto* runs = app.add_subcommand("runs", "recent runs, newest first");
+    runs->add_option("--device", device, "only runs on this device");
+    runs->add_option("--limit", limit, "how many runs")->capture_default_str()->check(CLI::Range(1, 1000));
+
+    auto* run = app.add_subcommand("run", "show or start one run");
+    run->require_subcommand(1);
+    std::int64_t run_id = 0;
+    bool show_steps = false;
+    auto* show = run->add_subcommand("show", "a run with its scenarios");
+    show->add_option("ID", run_id, "run id")->required()->check(CLI::PositiveNumber);
+    show->add_flag("--steps", show_steps, "also list every step with its transcript");
+
+    StartOptions start_opts;
+    auto* start = run->add_subcommand("start", "queue a suite on a device; prints the run id");
+    start->add_option("--device", start_opts.device, "device id")->required();
+    start->add_option("--suite", start_opts.suite, "suite id")->required();
+    start->add_flag("--wait", start_opts.wait,
+                    "follow the run until it ends; exit code by its outcome");
+    start->add_option("--poll", start_opts.poll_s, "seconds between progress checks with --wait")
+        ->capture_default_str()
+        ->check(CLI::Range(0.05, 60.0));
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        (void)app.exit(e);
+        return exit_usage;
+    }
+
+    try {
+        ApiClient api(HttpClient(parse_station_url(station), std::chrono::seconds(timeout_s)));
+        if (*status) return cmd_status(api, out);
+        if (*runs) return cmd_runs(api, out, device, limit);
+        if (*show) return cmd_run_show(api, out, run_id, show_steps);
+        if (*start) return cmd_run_start(api, out, start_opts);
+    } catch (const CliError& e) {
+        std::cerr << "certlab: " << e.what() << '\n';
+        return e.code();
+    } catch (const std::exception& e) {
+        // A daemon answer of an unexpected shape, say: report it, never abort.
+        std::cerr << "certlab: " << e.what() << '\n';
+        return exit_usage;
+    }
+    return exit_usage;
+}

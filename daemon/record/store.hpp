@@ -2,10 +2,12 @@
 // Every write is its own transaction and is committed when the call returns.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,9 @@ public:
         /// full: fsync the WAL on every commit (survives power loss);
         /// normal: survives a process crash, may lose the last commits on power loss.
         Sync sync = Sync::full;
+        /// How long a write waits for another connection's write lock (e.g. an
+        /// operator's sqlite3 shell or a backup) before failing with "database is locked".
+        std::chrono::milliseconds busy_timeout{5000};
     };
 
     /// Opens (creating if needed) and migrates to the current schema version.

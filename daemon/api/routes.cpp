@@ -1,0 +1,166 @@
+#include "api/routes.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include "api/json.hpp"
+#include "record/store.hpp"
+
+namespace certlab::api {
+
+// Ordered: documents keep the field order of docs/API.md (id first).
+using json = nlohmann::ordered_json;
+
+namespace {
+
+// Bounds on page sizes: a client cannot make one request pull the whole store.
+constexpr int max_page = 1000;
+
+Response ok(const json& doc, unsigned status = 200) {
+    return Response{status, "application/json", dump(doc), {}};
+}
+
+std::int64_t parse_int(std::string_view text, std::string_view what) {
+    std::int64_t v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc{} || end != text.data() + text.size())
+        throw HttpError(400, std::string(what) + " must be an integer, got '" + std::string(text) + "'");
+    return v;
+}
+
+/// An integer query parameter in [lo, hi], or `fallback` when absent.
+std::int64_t query_int(const Request& req, std::string_view name, std::int64_t fallback,
+                       std::int64_t lo, std::int64_t hi) {
+    auto text = req.query_param(name);
+    if (!text) return fallback;
+    std::string what = "query parameter '" + std::string(name) + "'";
+    auto v = parse_int(*text, what);
+    if (v < lo || v > hi)
+        throw HttpError(400, what + " must be between " + std::to_string(lo) + " and " +
+                                 std::to_string(hi) + ", got " + std::to_string(v));
+    return v;
+}
+
+std::int64_t run_id_param(const Request& req) {
+    auto id = parse_int(req.params.at("id"), "run id");
+    if (id <= 0) throw HttpError(404, "no run " + std::to_string(id));
+    return id;
+}
+
+/// A required non-empty string member of a JSON object body.
+std::string body_string(const json& body, const char* name) {
+    auto it = body.find(name);
+    if (it == body.end()) throw HttpError(400, std::string("missing field '") + name + "'");
+    if (!it->is_string() || it->get_ref<const std::string&>().empty())
+        throw HttpError(400, std::string("field '") + name + "' must be a non-empty string");
+    return it->get<std::string>();
+}
+
+auto now() { return std::chrono::system_clock::now(); }
+
+}  // namespace
+
+Router make_routes(StationView& station) {
+    Router r;
+
+    r.add("GET", "/v1/health", [&station](const Request&) {
+        return ok(health_json(station.health(), now()));
+    });
+
+    r.add("GET", "/v1/devices", [&station](const Request&) {
+        json list = json::array();
+        for (const auto& d : station.devices()) list.push_back(device_json(d));
+        return ok({{"devices", std::move(list)}});
+    });
+
+    r.add("GET", "/v1/devices/{id}", [&station](const Request& req) {
+        const auto& id = req.params.at("id");
+        for (const auto& d : station.devices())
+            if (d.id == id) return ok(device_json(d));
+        throw HttpError(404, "no device '" + id + "'");
+    });
+
+    r.add("GET", "/v1/suites", [&station](const Request&) {
+        json list = json::array();
+        for (const auto& s : station.suites()) list.push_back(suite_json(s));
+        return ok({{"suites", std::move(list)}});
+    });
+
+    r.add("GET", "/v1/runs", [&station](const Request& req) {
+        auto limit = static_cast<int>(query_int(req, "limit", 50, 1, max_page));
+        std::string device(req.query_param("device").value_or(""));
+        json list = json::array();
+        auto t = now();
+        for (const auto& run : station.store().list_runs(limit, device))
+            list.push_back(run_json(run, t));
+        return ok({{"runs", std::move(list)}});
+    });
+
+    r.add("GET", "/v1/runs/{id}", [&station](const Request& req) {
+        auto id = run_id_param(req);
+        // -1 means every step; large soak runs make that a big answer, by request.
+        auto steps = static_cast<int>(query_int(req, "steps", 50, -1, 100000));
+        auto detail = station.store().get_run_detail(id, steps);
+        if (!detail) throw HttpError(404, "no run " + std::to_string(id));
+        json scenarios = json::array();
+        for (const auto& s : detail->scenarios) scenarios.push_back(scenario_json(s));
+        json step_list = json::array();
+        for (const auto& s : detail->steps) step_list.push_back(step_json(s));
+        return ok({
+            {"run", run_json(detail->run, now())},
+            {"scenarios", std::move(scenarios)},
+            {"steps", std::move(step_list)},
+            {"step_count", detail->step_count},
+        });
+    });
+
+    r.add("GET", "/v1/runs/{id}/steps", [&station](const Request& req) {
+        auto id = run_id_param(req);
+        auto after = query_int(req, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
+        auto limit = static_cast<int>(query_int(req, "limit", 100, 1, max_page));
+        const auto& store = station.store();
+        if (!store.get_run(id)) throw HttpError(404, "no run " + std::to_string(id));
+        json list = json::array();
+        std::int64_t next_after = after;
+        for (const auto& s : store.steps(id, after, limit)) {
+            next_after = std::max(next_after, s.seq);
+            list.push_back(step_json(s));
+        }
+        return ok({
+            {"run_id", id},
+            {"steps", std::move(list)},
+            // Pass back as ?after= to page on, or to poll for new steps.
+            {"next_after", next_after},
+            {"step_count", store.step_count(id)},
+        });
+    });
+
+    r.add("POST", "/v1/runs", [&station](const Request& req) {
+        json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+        if (body.is_discarded()) throw HttpError(400, "request body is not valid JSON");
+        if (!body.is_object()) throw HttpError(400, "request body must be a JSON object");
+        auto device = body_string(body, "device");
+        auto suite = body_string(body, "suite");
+        auto result = station.start_run(device, suite);
+        if (!result.run_id) {
+            // The station decides the status (404, 409, 422, 503); pass it through.
+            unsigned status = result.http_status >= 400 && result.http_status <= 599
+                                  ? static_cast<unsigned>(result.http_status)
+                                  : 500u;
+            throw HttpError(status, result.error.empty() ? "the station refused the run"
+                                                         : result.error);
+        }
+        auto href = "/v1/runs/" + std::to_string(*result.run_id);
+        auto res = ok({{"id", *result.run_id}, {"href", href}}, 202);
+        res.headers.emplace_back("Location", href);
+        return res;
+    });
+
+    return r;
+}
+
+}  // namespace certlab::api

@@ -1,0 +1,325 @@
+#include "api/server.hpp"
+
+#include <array>
+#include <set>
+#include <stdexcept>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/router.hpp"
+#include "api/routes.hpp"
+
+#ifndef CERTLAB_VERSION
+#define CERTLAB_VERSION "dev"
+#endif
+
+namespace certlab::api {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+// After an error response to a request we did not read to the end, the client may
+// still be sending. Closing with unread input makes the kernel send RST, which can
+// destroy our response in flight; so read and discard for a bounded while first.
+constexpr auto linger_time = 2s;
+constexpr std::size_t linger_bytes = 1024 * 1024;
+
+struct Connection {
+    explicit Connection(tcp::socket s) : stream(std::move(s)) {}
+    beast::tcp_stream stream;
+    std::string peer;
+    bool idle = true;  ///< waiting for the first byte of a request: safe to cancel
+};
+
+std::string endpoint_text(const asio::ip::address& addr, std::uint16_t port) {
+    auto host = addr.to_string();
+    return addr.is_v6() ? "[" + host + "]:" + std::to_string(port)
+                        : host + ":" + std::to_string(port);
+}
+
+auto log_failure(std::shared_ptr<spdlog::logger> log, std::string what) {
+    return [log = std::move(log), what = std::move(what)](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            log->error("{} failed: {}", what, ex.what());
+        }
+    };
+}
+
+/// The answer to a request that could not be read, or nullopt when the
+/// connection simply went away and there is nobody to answer.
+std::optional<Response> read_error_response(beast::error_code ec, const ServerOptions& opts) {
+    if (ec == http::error::body_limit)
+        return problem(413, "request body exceeds " + std::to_string(opts.max_body) + " bytes");
+    if (ec == http::error::header_limit)
+        return problem(431, "request header exceeds " + std::to_string(opts.max_header) + " bytes");
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
+    if (ec.category() == http::make_error_code(http::error::bad_target).category())
+        return problem(400, "malformed HTTP request: " + ec.message());
+    return std::nullopt;
+}
+
+http::response<http::string_body> to_message(Response&& r, unsigned version, bool keep_alive) {
+    http::response<http::string_body> msg;
+    msg.version(version);
+    msg.result(r.status);
+    msg.set(http::field::server, "certlabd/" CERTLAB_VERSION);
+    msg.set(http::field::content_type, r.content_type);
+    // Status changes by the second; a cached answer is a wrong answer.
+    msg.set(http::field::cache_control, "no-store");
+    for (auto& [name, value] : r.headers) msg.set(name, value);
+    msg.body() = std::move(r.body);
+    msg.keep_alive(keep_alive);
+    msg.prepare_payload();
+    return msg;
+}
+
+}  // namespace
+
+struct Server::Impl {
+    Impl(asio::any_io_executor executor, StationView& station, Options options)
+        : ex(std::move(executor)),
+          opts(std::move(options)),
+          router(make_routes(station)),
+          acceptor(ex),
+          log(spdlog::default_logger()->clone("api")) {}
+
+    asio::any_io_executor ex;
+    Options opts;
+    Router router;
+    tcp::acceptor acceptor;
+    std::shared_ptr<spdlog::logger> log;
+    std::set<Connection*> connections;  ///< open ones, for stop()
+    bool started = false;
+    bool stopping = false;
+    std::uint16_t port = 0;
+
+    /// Keeps `connections` exact however a connection coroutine ends.
+    struct Tracked {
+        Tracked(Impl& i, Connection& c) : impl(i), conn(c) { impl.connections.insert(&conn); }
+        ~Tracked() { impl.connections.erase(&conn); }
+        Tracked(const Tracked&) = delete;
+        Tracked& operator=(const Tracked&) = delete;
+        Impl& impl;
+        Connection& conn;
+    };
+
+    Response handle(http::request<http::string_body>&& msg) {
+        Request req;
+        req.method = std::string(msg.method_string());
+        req.target = std::string(msg.target());
+        req.content_type = std::string(msg[http::field::content_type]);
+        req.body = std::move(msg.body());
+        // After stop() the station may be going away: answer without touching it.
+        if (stopping) return problem(503, "the station is stopping");
+        try {
+            parse_target(req.target, req);
+        } catch (const HttpError& e) {
+            return problem(e.status(), e.what());
+        }
+        return router.dispatch(req);
+    }
+
+    static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self);
+    static asio::awaitable<void> serve(std::shared_ptr<Impl> self, tcp::socket socket);
+};
+
+namespace {
+
+asio::awaitable<void> linger(Connection& conn) {
+    beast::error_code ec;
+    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    conn.stream.expires_after(linger_time);
+    std::array<char, 4096> sink;
+    std::size_t drained = 0;
+    while (drained < linger_bytes) {
+        auto [rec, n] = co_await conn.stream.async_read_some(asio::buffer(sink), use_tuple);
+        if (rec) break;
+        drained += n;
+    }
+}
+
+}  // namespace
+
+/// Serves one connection: requests in order, keep-alive, until close, error,
+/// timeout or stop.
+asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socket socket) {
+    Connection conn(std::move(socket));
+    Impl::Tracked tracked(*self, conn);
+    const auto& opts = self->opts;
+    {
+        beast::error_code ec;
+        auto remote = conn.stream.socket().remote_endpoint(ec);
+        conn.peer = ec ? "?" : endpoint_text(remote.address(), remote.port());
+    }
+    // Bounded so pipelined garbage cannot grow it without limit.
+    beast::flat_buffer buffer(opts.max_header + opts.max_body + 64 * 1024);
+
+    for (;;) {
+        if (buffer.size() == 0) {
+            conn.idle = true;
+            if (self->stopping) break;
+            conn.stream.expires_after(opts.idle_timeout);
+            auto [ec, n] = co_await conn.stream.async_read_some(buffer.prepare(4096), use_tuple);
+            if (ec) break;  // closed by the peer, idle timeout, or stop()
+            buffer.commit(n);
+        }
+        conn.idle = false;
+        auto began = std::chrono::steady_clock::now();
+
+        http::request_parser<http::string_body> parser;
+        parser.header_limit(static_cast<std::uint32_t>(opts.max_header));
+        parser.body_limit(opts.max_body);
+        conn.stream.expires_after(opts.request_timeout);
+        auto [ec, n] = co_await http::async_read_header(conn.stream, buffer, parser, use_tuple);
+        if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue") &&
+            !parser.is_done()) {
+            // curl and others wait for this before sending a large body.
+            http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+            auto [wec, wn] = co_await http::async_write(conn.stream, go_on, use_tuple);
+            if (wec) break;
+        }
+        if (!ec && !parser.is_done())
+            std::tie(ec, n) = co_await http::async_read(conn.stream, buffer, parser, use_tuple);
+
+        Response res;
+        bool keep_alive = false;
+        unsigned version = 11;
+        std::string what;
+        if (ec) {
+            auto answer = read_error_response(ec, opts);
+            if (!answer) {
+                self->log->debug("{} closed: {}", conn.peer, ec.message());
+                break;
+            }
+            res = std::move(*answer);
+            what = "(unreadable request: " + ec.message() + ")";
+        } else {
+            auto msg = parser.release();
+            version = msg.version();
+            keep_alive = msg.keep_alive();
+            what = std::string(msg.method_string()) + " " + std::string(msg.target());
+            try {
+                res = self->handle(std::move(msg));
+            } catch (const std::exception& e) {
+                // Router::dispatch already catches handler failures; this is the last
+                // line for anything around it (say, a failed allocation).
+                res = problem(500, std::string("internal error: ") + e.what());
+            }
+        }
+        keep_alive = keep_alive && !self->stopping;
+        auto status = res.status;
+        auto reply = to_message(std::move(res), version, keep_alive);
+        conn.stream.expires_after(opts.request_timeout);
+        auto [wec, wn] = co_await http::async_write(conn.stream, reply, use_tuple);
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - began)
+                      .count();
+        self->log->debug("{} {} -> {} ({} us)", conn.peer, what, status, us);
+        if (wec) break;
+        if (ec) {
+            co_await linger(conn);
+            break;
+        }
+        if (!keep_alive) break;
+    }
+    beast::error_code ignored;
+    conn.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn.stream.socket().close(ignored);
+}
+
+asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<Impl> self) {
+    for (;;) {
+        auto [ec, socket] = co_await self->acceptor.async_accept(use_tuple);
+        if (self->stopping || ec == asio::error::operation_aborted) co_return;
+        if (ec) {
+            // Typically EMFILE: back off instead of spinning on the failing accept.
+            self->log->warn("accept failed: {}", ec.message());
+            asio::steady_timer backoff(self->ex, 100ms);
+            co_await backoff.async_wait(use_tuple);
+            continue;
+        }
+        if (self->connections.size() >= self->opts.max_connections) {
+            // Each connection costs buffers and a coroutine; past the cap, refuse.
+            self->log->warn("refusing API connection: {} already open", self->connections.size());
+            beast::error_code ignored;
+            socket.close(ignored);
+            continue;
+        }
+        asio::co_spawn(self->ex, serve(self, std::move(socket)),
+                       log_failure(self->log, "API connection"));
+    }
+}
+
+Server::Server(asio::any_io_executor ex, StationView& station, Options opts)
+    : impl_(std::make_shared<Impl>(std::move(ex), station, std::move(opts))) {}
+
+Server::~Server() {
+    stop();
+    // Terminal: whatever is still open is cut now; the coroutines unwind with
+    // operation_aborted and release the Impl.
+    for (auto* conn : impl_->connections) {
+        beast::error_code ignored;
+        conn->stream.socket().close(ignored);
+    }
+}
+
+void Server::start() {
+    auto& i = *impl_;
+    if (i.started) return;
+    auto fail = [&](const std::string& why) {
+        beast::error_code ignored;
+        i.acceptor.close(ignored);
+        throw std::runtime_error("cannot bind API to " + i.opts.bind + ":" +
+                                 std::to_string(i.opts.port) + ": " + why);
+    };
+    beast::error_code ec;
+    auto addr = asio::ip::make_address(i.opts.bind, ec);
+    if (ec) fail("'" + i.opts.bind + "' is not an IP address");
+    tcp::endpoint endpoint(addr, i.opts.port);
+    i.acceptor.open(endpoint.protocol(), ec);
+    if (ec) fail(ec.message());
+    // Lets a restarted daemon bind while old connections sit in TIME_WAIT.
+    i.acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (ec) fail(ec.message());
+    i.acceptor.bind(endpoint, ec);
+    if (ec) fail(ec.message());
+    i.acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) fail(ec.message());
+    i.port = i.acceptor.local_endpoint(ec).port();
+    if (ec) fail(ec.message());
+    i.started = true;
+    asio::co_spawn(i.ex, Impl::accept_loop(impl_), log_failure(i.log, "API accept loop"));
+    i.log->info("API listening on http://{}", endpoint_text(addr, i.port));
+}
+
+std::uint16_t Server::port() const { return impl_->port; }
+
+void Server::stop() {
+    auto& i = *impl_;
+    if (i.stopping) return;
+    i.stopping = true;
+    beast::error_code ignored;
+    i.acceptor.close(ignored);
+    for (auto* conn : i.connections)
+        if (conn->idle) conn->stream.socket().cancel(ignored);
+    if (i.started) i.log->info("API stopped accepting; {} connection(s) closing", i.connections.size());
+}
+
+}  // namespace certlab::api

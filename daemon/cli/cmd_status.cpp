@@ -1,0 +1,66 @@
+// `certlab status` and `certlab runs`: the read-only overviews.
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+namespace certlab::cli {
+
+namespace {
+
+void print_json(const Json& doc) { std::cout << doc.dump(2) << '\n'; }
+
+std::string current_run(const Json& device) {
+    auto run = device.find("current_run");
+    return run == device.end() || run->is_null() ? "-" : "run " + run->dump();
+}
+
+}  // namespace
+
+int cmd_status(const ApiClient& api, Output out) {
+    auto health = api.get("/v1/health");
+    auto devices = api.get("/v1/devices");
+    if (out.json) {
+        // Two API documents under one roof, each verbatim.
+        print_json(Json{{"health", health}, {"devices", devices}});
+        return exit_ok;
+    }
+    std::cout << "station " << text(health, "station_id") << "  certlabd "
+              << text(health, "version") << "  " << paint(text(health, "status")) << "  up "
+              << format_duration(health.value("uptime_s", Json())) << '\n';
+    const auto& list = devices.value("devices", Json::array());
+    if (list.empty()) {
+        std::cout << "\nno devices\n";
+        return exit_ok;
+    }
+    Table table({"ID", "STATE", "DRIVER", "ADDRESS", "RUN"});
+    for (const auto& d : list)
+        table.add({text(d, "id"), paint(text(d, "state")), text(d, "driver"), text(d, "address"),
+                   current_run(d)});
+    std::cout << '\n';
+    table.print(std::cout);
+    return exit_ok;
+}
+
+int cmd_runs(const ApiClient& api, Output out, const std::string& device, int limit) {
+    std::string path = "/v1/runs?limit=" + std::to_string(limit);
+    if (!device.empty()) path += "&device=" + url_encode(device);
+    auto doc = api.get(path);
+    if (out.json) {
+        print_json(doc);
+        return exit_ok;
+    }
+    const auto& runs = doc.value("runs", Json::array());
+    if (runs.empty()) {
+        std::cout << "no runs" << (device.empty() ? "" : " on " + device) << '\n';
+        return exit_ok;
+    }
+    Table table({"ID", "DEVICE", "SUITE", "STATUS", "OUTCOME", "STARTED", "DURATION"});
+    for (const auto& r : runs)
+        table.add({text(r, "id"), text(r, "device"), text(r, "suite"), paint(text(r, "status")),
+                   paint(text(r, "outcome")), format_time(r.value("started_at", Json())),
+                   format_duration(r.value("duration_s", Json()))});
+    table.print(std::cout);
+    return exit_ok;
+}
+
+}  // namespace certlab::cli

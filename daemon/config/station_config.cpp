@@ -1,0 +1,191 @@
+#include "config/station_config.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "config/yaml_util.hpp"
+#include "sdk/registry.hpp"
+#include "transport/address.hpp"
+
+namespace certlab::config {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path resolve(const fs::path& base_file, const std::string& p) {
+    fs::path path(p);
+    return path.is_absolute() ? path : (base_file.parent_path() / path).lexically_normal();
+}
+
+bool valid_id(std::string_view id) {
+    return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+    });
+}
+
+std::string require_id(const YamlFile& f, const YAML::Node& map, std::string_view key,
+                       std::string_view what) {
+    auto id = f.get_string(map, key, what);
+    if (!valid_id(id))
+        f.fail(map[std::string(key)], std::string(key) +
+                                          ": expected letters, digits, '-', '_' or '.', got '" +
+                                          id + "'");
+    return id;
+}
+
+/// Reads `serial:` and checks each option now, so a bad baud fails at start.
+std::vector<SerialSetting> read_serial(const YamlFile& f, const YAML::Node& parent) {
+    std::vector<SerialSetting> out;
+    auto n = parent["serial"];
+    if (!n) return out;
+    f.check_keys(n, {"baud", "data_bits", "parity", "stop_bits", "flow"}, "serial");
+    transport::SerialOptions probe;
+    for (const auto& kv : n) {
+        SerialSetting s{kv.first.as<std::string>(), f.scalar(kv.second, kv.first.as<std::string>()),
+                        f.where(kv.second)};
+        try {
+            transport::apply_serial_option(probe, s.key, s.value);
+        } catch (const sdk::ConfigError& e) {
+            f.fail(kv.second, e.what());
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+sdk::Settings read_settings(const YamlFile& f, const YAML::Node& parent) {
+    sdk::Settings settings;
+    auto n = parent["settings"];
+    if (!n) return settings;
+    f.require_map(n, "settings");
+    for (const auto& kv : n) {
+        auto key = kv.first.as<std::string>();
+        settings.set(key, f.scalar(kv.second, key), f.where(kv.second));
+    }
+    return settings;
+}
+
+void load_profiles_from(StationConfig& cfg, const fs::path& dir, const YamlFile& station,
+                        const YAML::Node& at) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+        station.fail(at, "profiles: expected a directory, '" + dir.string() + "' is not one");
+    std::vector<fs::path> files;
+    for (const auto& e : fs::directory_iterator(dir))
+        if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+        auto p = load_profile(file);
+        if (auto it = cfg.profiles.find(p.id); it != cfg.profiles.end())
+            throw sdk::ConfigError(p.file + ": profile '" + p.id + "' is already defined in " +
+                                   it->second.file);
+        cfg.profiles.emplace(p.id, std::move(p));
+    }
+}
+
+}  // namespace
+
+DeviceProfile load_profile(const fs::path& file) {
+    auto f = YamlFile::load(file);
+    const auto& root = f.root();
+    f.check_keys(root, {"profile", "description", "driver", "capabilities", "serial", "settings"},
+                 "device profile");
+    DeviceProfile p;
+    p.file = file.string();
+    p.id = require_id(f, root, "profile", "device profile");
+    p.description = f.get_string(root, "description", "device profile", "");
+    p.driver = f.get_string(root, "driver", "device profile");
+    const auto* info = sdk::Registry::instance().find(p.driver);
+    if (!info) {
+        std::string known;
+        for (const auto& d : sdk::Registry::instance().all()) known += (known.empty() ? "" : ", ") + d.name;
+        f.fail(root["driver"], "driver: expected a known driver (" + known + "), got '" + p.driver + "'");
+    }
+    p.capabilities = f.get_string_list(root, "capabilities");
+    for (std::size_t i = 0; i < p.capabilities.size(); ++i) {
+        const auto& cap = p.capabilities[i];
+        if (std::find(info->capabilities.begin(), info->capabilities.end(), cap) == info->capabilities.end()) {
+            auto node = root["capabilities"].IsSequence() ? root["capabilities"][i] : root["capabilities"];
+            f.fail(node, "capabilities: driver '" + p.driver + "' does not provide '" + cap + "'");
+        }
+    }
+    if (p.capabilities.empty()) p.capabilities = info->capabilities;
+    p.serial = read_serial(f, root);
+    p.settings = read_settings(f, root);
+    return p;
+}
+
+StationConfig load_station_config(const fs::path& file) {
+    auto f = YamlFile::load(file);
+    const auto& root = f.root();
+    f.check_keys(root, {"station", "store", "api", "log", "profiles", "suites", "devices"},
+                 "station config");
+    StationConfig cfg;
+    cfg.file = fs::absolute(file);
+
+    if (auto st = root["station"]) {
+        f.check_keys(st, {"id", "reconnect_interval", "shutdown_grace"}, "station");
+        cfg.station_id = require_id(f, st, "id", "station");
+        cfg.reconnect_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
+            f.get_duration(st, "reconnect_interval", cfg.reconnect_interval));
+        cfg.shutdown_grace = std::chrono::duration_cast<std::chrono::seconds>(
+            f.get_duration(st, "shutdown_grace", cfg.shutdown_grace));
+    }
+    if (auto store = root["store"]) {
+        f.check_keys(store, {"path", "sync"}, "store");
+        cfg.store_path = resolve(cfg.file, f.get_string(store, "path", "store"));
+        auto sync = f.get_string(store, "sync", "store", "full");
+        if (sync != "full" && sync != "normal")
+            f.fail(store["sync"], "sync: expected 'full' or 'normal', got '" + sync + "'");
+        cfg.store_sync_full = sync == "full";
+    } else {
+        cfg.store_path = resolve(cfg.file, "certlab.db");
+    }
+    if (auto api = root["api"]) {
+        f.check_keys(api, {"bind", "port"}, "api");
+        cfg.api_bind = f.get_string(api, "bind", "api", cfg.api_bind);
+        cfg.api_port = static_cast<std::uint16_t>(f.get_int(api, "port", cfg.api_port, 0, 65535));
+    }
+    if (auto log = root["log"]) {
+        f.check_keys(log, {"level"}, "log");
+        cfg.log_level = f.get_string(log, "level", "log", cfg.log_level);
+        static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
+        if (!levels.contains(cfg.log_level))
+            f.fail(log["level"], "level: expected trace, debug, info, warn or error");
+    }
+
+    for (const auto& dir : f.get_string_list(root, "profiles")) cfg.profile_dirs.push_back(resolve(cfg.file, dir));
+    for (const auto& dir : f.get_string_list(root, "suites")) cfg.suite_dirs.push_back(resolve(cfg.file, dir));
+    for (const auto& dir : cfg.profile_dirs) load_profiles_from(cfg, dir, f, root["profiles"]);
+
+    if (auto devices = root["devices"]) {
+        f.require_seq(devices, "devices");
+        std::set<std::string> ids;
+        for (const auto& d : devices) {
+            f.check_keys(d, {"id", "profile", "address", "serial", "settings"}, "device");
+            DeviceConfig dc;
+            dc.where = f.where(d);
+            dc.id = require_id(f, d, "id", "device");
+            if (!ids.insert(dc.id).second) f.fail(d["id"], "id: device '" + dc.id + "' is declared twice");
+            dc.profile = f.get_string(d, "profile", "device");
+            if (!cfg.profiles.contains(dc.profile))
+                f.fail(d["profile"], "profile: expected a profile from " +
+                                         (cfg.profile_dirs.empty() ? std::string("the profiles directories")
+                                                                   : cfg.profile_dirs.front().string()) +
+                                         ", no profile is named '" + dc.profile + "'");
+            dc.address = f.get_string(d, "address", "device");
+            try {
+                (void)transport::parse_address(dc.address);
+            } catch (const sdk::ConfigError& e) {
+                f.fail(d["address"], std::string("address: ") + e.what());
+            }
+            dc.serial = read_serial(f, d);
+            dc.settings = read_settings(f, d);
+            cfg.devices.push_back(std::move(dc));
+        }
+    }
+    return cfg;
+}
+
+}  // namespace certlab::config

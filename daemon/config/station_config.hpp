@@ -1,0 +1,68 @@
+// The station's configuration: station.yaml plus the device profiles it points at.
+// Plain typed structs; loading validates everything and reports file:line:column.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sdk/settings.hpp"
+
+namespace certlab::config {
+
+/// A serial option as written (baud, parity, ...), kept with its location so a
+/// late check can still say where it came from.
+struct SerialSetting {
+    std::string key;
+    std::string value;
+    std::string where;
+};
+
+/// lab-config/devices/*.yaml: how to recognise and drive one kind of device.
+struct DeviceProfile {
+    std::string id;
+    std::string file;
+    std::string description;
+    std::string driver;                     ///< registered driver name
+    std::vector<std::string> capabilities;  ///< subset of the driver's (empty = all)
+    std::vector<SerialSetting> serial;      ///< default line settings for serial links
+    sdk::Settings settings;                 ///< driver settings
+};
+
+/// A device declared in station.yaml.
+struct DeviceConfig {
+    std::string id;
+    std::string profile;
+    std::string address;                 ///< transport address, e.g. tcp:127.0.0.1:9100
+    std::string where;                   ///< file:line:column of the entry
+    std::vector<SerialSetting> serial;   ///< overrides the profile's
+    sdk::Settings settings;              ///< overrides the profile's
+};
+
+struct StationConfig {
+    std::filesystem::path file;
+    std::string station_id = "station";
+    std::string api_bind = "127.0.0.1";
+    std::uint16_t api_port = 8470;
+    std::filesystem::path store_path;
+    bool store_sync_full = true;         ///< fsync every commit (power-loss safe)
+    std::string log_level = "info";
+    std::chrono::milliseconds reconnect_interval{2000};  ///< retry a lost device this often
+    std::chrono::seconds shutdown_grace{10};             ///< wait this long for runs to stop
+    std::vector<std::filesystem::path> profile_dirs;
+    std::vector<std::filesystem::path> suite_dirs;
+    std::map<std::string, DeviceProfile> profiles;
+    std::vector<DeviceConfig> devices;
+};
+
+/// Loads station.yaml and every profile under its profile directories. Throws
+/// sdk::ConfigError("file:line:column: what was expected") on the first problem.
+StationConfig load_station_config(const std::filesystem::path& file);
+
+/// Loads one profile file (also used by `certlabd --check-config`).
+DeviceProfile load_profile(const std::filesystem::path& file);
+
+}  // namespace certlab::config

@@ -1,0 +1,87 @@
+// A suite as loaded from lab-config/suites/*.yaml: scenarios of typed, validated
+// steps. Loading checks every action, argument, expectation and unit against the
+// capability catalog, so a run never meets a step it cannot execute.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "sdk/capability.hpp"
+#include "sdk/value.hpp"
+
+namespace certlab::engine {
+
+/// One check on a named result value.
+struct Check {
+    enum class Kind { equals, regex, range };
+    std::string key;          ///< result name
+    Kind kind = Kind::equals;
+    sdk::Value expected;      ///< equals
+    std::string pattern;      ///< regex source
+    std::regex re;            ///< regex, compiled at load
+    std::optional<double> min;  ///< range, in `unit`
+    std::optional<double> max;  ///< range, in `unit`
+    std::string unit;         ///< unit of min/max
+    bool record = false;      ///< a `measure` (stored as a measurement) rather than an `expect`
+    std::string where;        ///< file:line:column
+};
+
+/// `when:` guard: run the step only if an earlier saved value equals `expected`.
+struct Condition {
+    std::string save;   ///< name given by an earlier step's `save:`
+    std::string key;    ///< result of that step
+    sdk::Value expected;
+};
+
+struct Step {
+    enum class Kind { call, wait };
+    Kind kind = Kind::call;
+    const sdk::ActionSpec* action = nullptr;  ///< call: from the catalog
+    sdk::Args args;
+    std::vector<Check> checks;   ///< expect and measure, in file order
+    std::vector<Condition> when;
+    std::string save;            ///< name under which the results are kept
+    std::chrono::microseconds timeout{};  ///< bound on the whole call
+    std::chrono::microseconds wait{};     ///< wait steps
+    std::string where;
+
+    [[nodiscard]] std::string describe() const;
+    [[nodiscard]] const char* describe_kind() const { return kind == Kind::wait ? "wait" : "call"; }
+};
+
+struct Scenario {
+    std::string id;     ///< e.g. PRN-003
+    std::string title;
+    std::string description;
+    std::vector<Step> steps;
+    int iterations = 1;
+    std::chrono::microseconds interval{};   ///< pause between iterations
+    int max_failures = 1;                   ///< stop after this many failed iterations
+    std::chrono::microseconds timeout{};    ///< whole scenario; 0 = none
+    std::string where;
+};
+
+struct Suite {
+    std::string id;
+    std::string title;
+    std::string version;
+    std::string description;
+    std::string file;
+    std::string hash;    ///< sha256 of the file text (provenance)
+    std::vector<std::string> requires_capabilities;
+    std::vector<std::string> permissions;  ///< API permissions whose certification needs it
+    std::vector<Scenario> scenarios;
+};
+
+/// Loads and validates one suite file; throws sdk::ConfigError("file:line:col: ...").
+Suite load_suite(const std::filesystem::path& file);
+/// Same, from text (tests).
+Suite parse_suite(std::string_view text, const std::string& name);
+/// Every *.yaml under the directories; a duplicate suite id is an error.
+std::vector<Suite> load_suites(const std::vector<std::filesystem::path>& dirs);
+
+}  // namespace certlab::engine

@@ -1,0 +1,30 @@
+// How step arguments, values and transcripts are stored: JSON text that round-trips
+// every sdk::Value alternative with its unit, and transcript bytes exactly (hex).
+// Private to record/; the formats are described in codec.cpp.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "sdk/transcript.hpp"
+#include "sdk/value.hpp"
+
+namespace certlab::record::codec {
+
+[[nodiscard]] std::string values_to_json(const sdk::Values& values);
+/// Throws std::runtime_error on text values_to_json did not write.
+[[nodiscard]] sdk::Values values_from_json(std::string_view json);
+
+[[nodiscard]] std::string transcript_to_json(const sdk::Transcript& transcript);
+/// Throws std::runtime_error on text transcript_to_json did not write.
+[[nodiscard]] sdk::Transcript transcript_from_json(std::string_view json);
+
+[[nodiscard]] std::string to_hex(std::string_view bytes);
+/// Throws std::runtime_error on odd length or a non-hex digit.
+[[nodiscard]] std::string from_hex(std::string_view hex);
+
+/// Well-formed UTF-8 per Unicode Table 3-7 (no overlongs, surrogates or > U+10FFFF),
+/// the same rule nlohmann::json enforces when it writes a string.
+[[nodiscard]] bool is_utf8(std::string_view s);
+
+}  // namespace certlab::record::codec

@@ -1,0 +1,146 @@
+#include "record/schema.hpp"
+
+#include <array>
+
+#include "record/sqlite.hpp"
+#include "record/store.hpp"
+
+namespace certlab::record::schema {
+
+namespace {
+
+// Version 1. Notes on choices that are not obvious from the SQL:
+// - Times are TEXT in format_time() form (ISO 8601 UTC, ms): readable with the
+//   sqlite3 shell and they sort chronologically as text.
+// - `values` is an SQL keyword, hence the quotes wherever the column is named.
+// - args/values are JSON objects {"name": {"v": 3.3, "unit": "V"}}; transcript is a
+//   JSON array of {"dir": ">"|"<"|"#", "t_us": n, "hex"|"text": ...} (codec.cpp).
+//   No json_valid() CHECK: the store writes them itself and commit_step is hot.
+// - UNIQUE(run_id, seq) is also the index that lists a run's steps in order; a
+//   second index would only slow commit_step down.
+// - measurements.value is nullable because SQLite stores a NaN as NULL; a device
+//   that returns garbage must not make its step impossible to record.
+// - No index on step_results.scenario_result_id: nothing deletes scenarios or
+//   lists steps by scenario yet; the migration that adds either adds the index.
+constexpr std::string_view v1 = R"sql(
+CREATE TABLE runs (
+  id               INTEGER PRIMARY KEY,
+  device_id        TEXT    NOT NULL,
+  suite_id         TEXT    NOT NULL,
+  suite_title      TEXT    NOT NULL DEFAULT '',
+  suite_hash       TEXT    NOT NULL DEFAULT '',
+  driver           TEXT    NOT NULL DEFAULT '',
+  station_id       TEXT    NOT NULL DEFAULT '',
+  certlab_version  TEXT    NOT NULL DEFAULT '',
+  status           TEXT    NOT NULL
+    CHECK (status IN ('queued', 'running', 'completed', 'aborted', 'interrupted')),
+  outcome          TEXT
+    CHECK (outcome IN ('pass', 'fail', 'error', 'timeout', 'aborted', 'skipped')),
+  reason           TEXT    NOT NULL DEFAULT '',
+  started_at       TEXT    NOT NULL,
+  ended_at         TEXT,
+  scenarios_total  INTEGER NOT NULL DEFAULT 0 CHECK (scenarios_total >= 0)
+);
+CREATE INDEX runs_by_device_time ON runs (device_id, started_at, id);
+CREATE INDEX runs_by_time ON runs (started_at, id);
+-- Only unfinished runs: what mark_interrupted looks for at every start.
+CREATE INDEX runs_unfinished ON runs (status) WHERE status IN ('queued', 'running');
+
+CREATE TABLE scenario_results (
+  id                  INTEGER PRIMARY KEY,
+  run_id              INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  scenario_id         TEXT    NOT NULL,
+  title               TEXT    NOT NULL DEFAULT '',
+  outcome             TEXT
+    CHECK (outcome IN ('pass', 'fail', 'error', 'timeout', 'aborted', 'skipped')),
+  reason              TEXT    NOT NULL DEFAULT '',
+  iterations          INTEGER NOT NULL DEFAULT 0 CHECK (iterations >= 0),
+  iterations_planned  INTEGER NOT NULL DEFAULT 1 CHECK (iterations_planned >= 0),
+  passed_iterations   INTEGER NOT NULL DEFAULT 0 CHECK (passed_iterations >= 0),
+  started_at          TEXT    NOT NULL,
+  ended_at            TEXT
+);
+CREATE INDEX scenario_results_by_run ON scenario_results (run_id, id);
+
+CREATE TABLE step_results (
+  id                  INTEGER PRIMARY KEY,
+  run_id              INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  scenario_result_id  INTEGER NOT NULL
+    REFERENCES scenario_results (id) ON DELETE CASCADE,
+  seq                 INTEGER NOT NULL CHECK (seq >= 1),
+  iteration           INTEGER NOT NULL CHECK (iteration >= 0),
+  step_index          INTEGER NOT NULL CHECK (step_index >= 0),
+  kind                TEXT    NOT NULL,
+  action              TEXT    NOT NULL DEFAULT '',
+  args                TEXT    NOT NULL DEFAULT '{}',
+  "values"            TEXT    NOT NULL DEFAULT '{}',
+  outcome             TEXT    NOT NULL
+    CHECK (outcome IN ('pass', 'fail', 'error', 'timeout', 'aborted', 'skipped')),
+  reason              TEXT    NOT NULL DEFAULT '',
+  started_at          TEXT    NOT NULL,
+  duration_us         INTEGER NOT NULL CHECK (duration_us >= 0),
+  transcript          TEXT    NOT NULL DEFAULT '[]',
+  UNIQUE (run_id, seq)
+);
+
+CREATE TABLE measurements (
+  id              INTEGER PRIMARY KEY,
+  step_result_id  INTEGER NOT NULL REFERENCES step_results (id) ON DELETE CASCADE,
+  name            TEXT    NOT NULL,
+  value           REAL,
+  unit            TEXT    NOT NULL DEFAULT '',
+  low             REAL,
+  high            REAL,
+  within          INTEGER NOT NULL CHECK (within IN (0, 1))
+);
+CREATE INDEX measurements_by_step ON measurements (step_result_id, id);
+)sql";
+
+constexpr std::array<Migration, 1> all{{
+    {1, v1},
+}};
+static_assert(all.size() == Store::schema_version,
+              "append a migration for every schema version");
+
+int user_version(sqlite3* db, std::string_view what) {
+    sql::Stmt s(db, "PRAGMA user_version");
+    sql::Query q(s);
+    if (!q.step(what)) throw StoreError(std::string(what) + ": no user_version");
+    return q.integer(0);
+}
+
+void refuse_newer(int found) {
+    if (found > Store::schema_version || found < 0)
+        throw StoreError("its schema version " +
+                         std::to_string(found) + " is newer than this build of certlabd knows (" +
+                         std::to_string(Store::schema_version) +
+                         "); run a newer certlabd or point it at another database");
+}
+
+}  // namespace
+
+std::span<const Migration> migrations() { return all; }
+
+void migrate(sqlite3* db) {
+    const std::string reading = "read schema version";
+    int current = user_version(db, reading);
+    refuse_newer(current);
+    if (current == Store::schema_version) return;
+
+    sql::TxStatements tx_sql(db);
+    for (const Migration& m : all) {
+        if (m.to <= current) continue;
+        const std::string step = "migrate to schema version " + std::to_string(m.to);
+        sql::Transaction tx(tx_sql, sql::Transaction::Kind::write, step);
+        // Another process may have migrated between our read and our write lock.
+        current = user_version(db, reading);
+        refuse_newer(current);
+        if (current >= m.to) continue;
+        sql::exec(db, std::string(m.sql).c_str(), step);
+        sql::exec(db, ("PRAGMA user_version = " + std::to_string(m.to)).c_str(), step);
+        tx.commit(step);
+        current = m.to;
+    }
+}
+
+}  // namespace certlab::record::schema

@@ -1,0 +1,147 @@
+#include "station/device.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "sdk/error.hpp"
+#include "transport/address.hpp"
+#include "transport/factory.hpp"
+
+namespace certlab::station {
+
+std::string_view to_string(DeviceState s) {
+    switch (s) {
+        case DeviceState::present: return "present";
+        case DeviceState::identified: return "identified";
+        case DeviceState::ready: return "ready";
+        case DeviceState::busy: return "busy";
+        case DeviceState::lost: return "lost";
+    }
+    return "?";
+}
+
+namespace {
+
+std::shared_ptr<spdlog::logger> device_logger(const std::string& id) {
+    auto base = spdlog::default_logger();
+    auto log = std::make_shared<spdlog::logger>("device." + id, base->sinks().begin(), base->sinks().end());
+    log->set_level(base->level());
+    return log;
+}
+
+transport::Address resolve_address(const config::DeviceConfig& cfg, const config::DeviceProfile& profile) {
+    auto addr = transport::parse_address(cfg.address);
+    // Profile defaults first, then the bench's overrides; both were checked at load.
+    for (const auto* list : {&profile.serial, &cfg.serial})
+        for (const auto& s : *list) {
+            try {
+                transport::apply_serial_option(addr.serial, s.key, s.value);
+            } catch (const sdk::ConfigError& e) {
+                throw sdk::ConfigError(s.where + ": " + e.what());
+            }
+        }
+    return addr;
+}
+
+sdk::Settings merge(const sdk::Settings& base, const sdk::Settings& over) {
+    sdk::Settings out = base;
+    for (const auto& [k, e] : over.entries()) out.set(k, e.value, e.where);
+    return out;
+}
+
+}  // namespace
+
+Device::Device(boost::asio::any_io_executor ex, const config::DeviceConfig& cfg,
+               const config::DeviceProfile& profile, const sdk::DriverInfo& driver)
+    : id_(cfg.id), profile_(profile), driver_info_(driver), address_(cfg.address),
+      settings_(merge(profile.settings, cfg.settings)),
+      transport_(transport::make_transport(resolve_address(cfg, profile), ex)),
+      stream_(*transport_), log_(device_logger(cfg.id)),
+      state_since_(std::chrono::system_clock::now()) {
+    open_timeout_ = settings_.get_duration("open_timeout", std::chrono::seconds(2));
+    ctx_ = std::make_unique<sdk::DriverContext>(sdk::DriverContext{id_, stream_, settings_, log_});
+    driver_ = driver_info_.create(*ctx_);
+}
+
+Device::~Device() { close(); }
+
+std::string Device::driver_name() const { return driver_info_.name + " " + driver_info_.version; }
+
+bool Device::has_capability(std::string_view cap) const {
+    return std::find(profile_.capabilities.begin(), profile_.capabilities.end(), cap) !=
+           profile_.capabilities.end();
+}
+
+sdk::Task<void> Device::ensure_open() {
+    if (open_) co_return;
+    co_await transport_->open(open_timeout_);
+    try {
+        co_await driver_->open();
+    } catch (...) {
+        transport_->close();
+        throw;
+    }
+    open_ = true;
+    if (state_ == DeviceState::lost) {
+        log_->info("link to {} restored", address_);
+        set_state(current_run ? DeviceState::busy : DeviceState::ready);
+    }
+}
+
+void Device::fault(std::string_view reason) {
+    log_->warn("link fault on {}: {}", address_, reason);
+    close();
+    set_state(DeviceState::lost, std::string(reason));
+}
+
+sdk::Task<void> Device::bring_up() {
+    co_await ensure_open();
+    try {
+        identity_ = co_await driver_->identify();
+    } catch (const sdk::TransportError& e) {
+        fault(e.what());
+        throw;
+    }
+    set_state(DeviceState::identified);
+    log_->info("identified {} {} firmware {} serial {}", identity_.manufacturer, identity_.model,
+               identity_.firmware, identity_.serial_number);
+    set_state(DeviceState::ready);
+}
+
+void Device::close() noexcept {
+    if (open_) driver_->close();
+    transport_->close();
+    open_ = false;
+}
+
+void Device::set_state(DeviceState s, std::string reason) {
+    if (s == state_ && reason == state_reason_) return;
+    log_->log(s == DeviceState::lost ? spdlog::level::warn : spdlog::level::info, "state {} -> {}{}{}",
+              to_string(state_), to_string(s), reason.empty() ? "" : ": ", reason);
+    state_ = s;
+    state_reason_ = std::move(reason);
+    state_since_ = std::chrono::system_clock::now();
+}
+
+api::DeviceInfo Device::info() const {
+    api::DeviceInfo i;
+    i.id = id_;
+    i.profile = profile_.id;
+    i.driver = driver_name();
+    i.address = address_;
+    i.state = std::string(to_string(state_));
+    i.state_reason = state_reason_;
+    i.state_since = state_since_;
+    i.current_run = current_run;
+    i.capabilities = profile_.capabilities;
+    auto put = [&](const char* k, const std::string& v) {
+        if (!v.empty()) i.identity[k] = v;
+    };
+    put("manufacturer", identity_.manufacturer);
+    put("model", identity_.model);
+    put("serial_number", identity_.serial_number);
+    put("firmware", identity_.firmware);
+    for (const auto& [k, v] : identity_.extra) i.identity[k] = v.to_string();
+    return i;
+}
+
+}  // namespace certlab::station

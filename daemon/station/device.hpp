@@ -1,0 +1,66 @@
+// A configured device on the bench: its transport, driver and state machine.
+// present -> identified -> ready <-> busy; lost when the link fails.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "api/station_view.hpp"
+#include "config/station_config.hpp"
+#include "engine/device_link.hpp"
+#include "sdk/registry.hpp"
+
+namespace certlab::station {
+
+enum class DeviceState { present, identified, ready, busy, lost };
+[[nodiscard]] std::string_view to_string(DeviceState s);
+
+class Device final : public engine::DeviceLink {
+public:
+    /// Creates the transport and the driver (settings are checked here, no I/O).
+    Device(boost::asio::any_io_executor ex, const config::DeviceConfig& cfg,
+           const config::DeviceProfile& profile, const sdk::DriverInfo& driver);
+    ~Device() override;
+
+    // engine::DeviceLink
+    [[nodiscard]] const std::string& device_id() const override { return id_; }
+    [[nodiscard]] std::string driver_name() const override;
+    sdk::Task<void> ensure_open() override;
+    [[nodiscard]] sdk::Driver& driver() override { return *driver_; }
+    [[nodiscard]] sdk::Stream& stream() override { return stream_; }
+    void fault(std::string_view reason) override;
+
+    /// Opens and identifies the device: present -> identified -> ready. Throws on failure.
+    sdk::Task<void> bring_up();
+    void close() noexcept;
+
+    [[nodiscard]] DeviceState state() const { return state_; }
+    void set_state(DeviceState s, std::string reason = {});
+    [[nodiscard]] const std::vector<std::string>& capabilities() const { return profile_.capabilities; }
+    [[nodiscard]] bool has_capability(std::string_view cap) const;
+    std::optional<std::int64_t> current_run;
+    [[nodiscard]] api::DeviceInfo info() const;
+
+private:
+    std::string id_;
+    const config::DeviceProfile& profile_;
+    const sdk::DriverInfo& driver_info_;
+    std::string address_;
+    sdk::Settings settings_;
+    std::unique_ptr<sdk::Transport> transport_;
+    sdk::Stream stream_;
+    std::shared_ptr<spdlog::logger> log_;
+    std::unique_ptr<sdk::DriverContext> ctx_;
+    std::unique_ptr<sdk::Driver> driver_;
+    bool open_ = false;
+    DeviceState state_ = DeviceState::present;
+    std::string state_reason_;
+    record::TimePoint state_since_;
+    sdk::Identity identity_;
+    std::chrono::microseconds open_timeout_;
+};
+
+}  // namespace certlab::station

@@ -1,0 +1,220 @@
+#include "station/station.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/server.hpp"
+#include "sdk/error.hpp"
+
+namespace certlab::station {
+namespace asio = boost::asio;
+
+namespace {
+
+sdk::Task<void> sleep_for(std::chrono::steady_clock::duration d) {
+    asio::steady_timer t(co_await asio::this_coro::executor, d);
+    co_await t.async_wait(asio::use_awaitable);
+}
+
+/// Runs a station coroutine detached; an exception escaping one is a bug, so it is
+/// logged rather than allowed to take the daemon down.
+void spawn(asio::io_context& io, sdk::Task<void> task, std::string what) {
+    asio::co_spawn(io, std::move(task), [what = std::move(what)](std::exception_ptr e) {
+        if (!e) return;
+        try {
+            std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+            spdlog::error("{} ended with an unexpected error: {}", what, ex.what());
+        }
+    });
+}
+
+}  // namespace
+
+Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides overrides)
+    : io_(io), cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
+    if (overrides.store_path) cfg_.store_path = *overrides.store_path;
+    if (overrides.api_port) cfg_.api_port = *overrides.api_port;
+
+    suites_ = engine::load_suites(cfg_.suite_dirs);
+    for (const auto& dc : cfg_.devices) {
+        const auto& profile = cfg_.profiles.at(dc.profile);
+        const auto* info = sdk::Registry::instance().find(profile.driver);
+        try {
+            devices_.emplace(dc.id, std::make_unique<Device>(io_.get_executor(), dc, profile, *info));
+        } catch (const sdk::ConfigError& e) {
+            throw sdk::ConfigError(std::string(e.what()) + " (device '" + dc.id + "' at " + dc.where + ")");
+        }
+    }
+
+    store_ = record::Store::open(cfg_.store_path, {cfg_.store_sync_full ? record::Store::Sync::full
+                                                                         : record::Store::Sync::normal});
+    if (int n = store_->mark_interrupted("certlabd stopped while the run was in progress"); n > 0)
+        spdlog::warn("marked {} run(s) interrupted by the previous shutdown or crash", n);
+    spdlog::info("station {}: {} device(s), {} suite(s), store {}", cfg_.station_id, devices_.size(),
+                 suites_.size(), cfg_.store_path.string());
+}
+
+Station::~Station() = default;
+
+void Station::start() {
+    api::Server::Options opts;
+    opts.bind = cfg_.api_bind;
+    opts.port = cfg_.api_port;
+    api_ = std::make_unique<api::Server>(io_.get_executor(), *this, opts);
+    api_->start();
+    spdlog::info("API listening on http://{}:{}", cfg_.api_bind, api_->port());
+    for (auto& [id, dev] : devices_) spawn(io_, supervise(*dev), "device supervisor " + id);
+}
+
+std::uint16_t Station::api_port() const { return api_ ? api_->port() : 0; }
+
+sdk::Task<void> Station::supervise(Device& device) {
+    // Bring the device up, and again whenever it is lost and idle. Sleeps in short
+    // slices so shutdown never waits on a supervisor.
+    auto next_try = std::chrono::steady_clock::now();
+    while (!stopping_) {
+        const bool wants_link = device.state() == DeviceState::present ||
+                                (device.state() == DeviceState::lost && !device.current_run);
+        if (wants_link && std::chrono::steady_clock::now() >= next_try) {
+            try {
+                co_await device.bring_up();
+            } catch (const std::exception& e) {
+                device.close();
+                device.set_state(DeviceState::lost, e.what());
+            }
+            next_try = std::chrono::steady_clock::now() + cfg_.reconnect_interval;
+        }
+        co_await sleep_for(std::chrono::milliseconds(100));
+    }
+}
+
+const engine::Suite* Station::find_suite(std::string_view id) const {
+    for (const auto& s : suites_)
+        if (s.id == id) return &s;
+    return nullptr;
+}
+
+api::StartRunResult Station::start_run(const std::string& device_id, const std::string& suite_id) {
+    if (stopping_) return {std::nullopt, 503, "station is shutting down"};
+    auto it = devices_.find(device_id);
+    if (it == devices_.end()) return {std::nullopt, 404, "no device '" + device_id + "'"};
+    const auto* suite = find_suite(suite_id);
+    if (!suite) return {std::nullopt, 404, "no suite '" + suite_id + "'"};
+    auto& dev = *it->second;
+    for (const auto& cap : suite->requires_capabilities)
+        if (!dev.has_capability(cap))
+            return {std::nullopt, 422, "device '" + device_id + "' lacks capability '" + cap +
+                                           "' required by suite '" + suite_id + "'"};
+    if (dev.current_run)
+        return {std::nullopt, 409, "device '" + device_id + "' is busy with run " + std::to_string(*dev.current_run)};
+    if (dev.state() != DeviceState::ready)
+        return {std::nullopt, 409, "device '" + device_id + "' is " + std::string(to_string(dev.state())) +
+                                       (dev.info().state_reason.empty() ? "" : ": " + dev.info().state_reason)};
+
+    auto active = std::make_unique<ActiveRun>();
+    auto& run = active->run;
+    run.device_id = device_id;
+    run.suite_id = suite->id;
+    run.suite_title = suite->title;
+    run.suite_hash = suite->hash;
+    run.driver = dev.driver_name();
+    run.station_id = cfg_.station_id;
+    run.certlab_version = CERTLAB_VERSION;
+    run.status = record::RunStatus::queued;
+    run.started_at = std::chrono::system_clock::now();
+    run.scenarios_total = static_cast<int>(suite->scenarios.size());
+    store_->begin_run(run);
+    const auto id = run.id;
+    dev.current_run = id;
+    dev.set_state(DeviceState::busy);
+    active_.emplace(id, std::move(active));
+    spawn(io_, execute(id, dev, *suite), "run " + std::to_string(id));
+    spdlog::info("run {} queued: suite {} on device {}", id, suite_id, device_id);
+    return {id, 202, {}};
+}
+
+sdk::Task<void> Station::execute(std::int64_t run_id, Device& device, const engine::Suite& suite) {
+    auto& active = *active_.at(run_id);
+    engine::RunObserver observer;
+    observer.on_scenario = [&](const record::ScenarioResult& s) {
+        spdlog::info("run {} {} {}: {}{}{}", run_id, s.scenario_id, s.title,
+                     record::to_string(*s.outcome), s.reason.empty() ? "" : " - ", s.reason);
+    };
+    active.runner = std::make_unique<engine::Runner>(*store_, device, suite, active.run, active.control,
+                                                     std::move(observer));
+    try {
+        auto outcome = co_await active.runner->run();
+        spdlog::info("run {} {}: {} ({})", run_id, record::to_string(active.run.status),
+                     record::to_string(outcome), active.run.reason);
+    } catch (const std::exception& e) {
+        // The store failed: the run cannot be recorded further. Say so loudly.
+        spdlog::error("run {} stopped: {}", run_id, e.what());
+        try {
+            store_->end_run(run_id, record::RunStatus::aborted, record::Outcome::error, e.what());
+        } catch (const std::exception& e2) {
+            spdlog::error("run {} could not be closed in the store: {}", run_id, e2.what());
+        }
+    }
+    device.current_run.reset();
+    if (device.state() == DeviceState::busy) device.set_state(DeviceState::ready);
+    active_.erase(run_id);
+}
+
+void Station::shutdown(std::function<void()> done) {
+    if (stopping_) return;
+    stopping_ = true;
+    spdlog::info("shutting down: {} run(s) in progress", active_.size());
+    for (auto& [id, a] : active_) a->control.request_stop("certlabd is shutting down");
+    spawn(io_, drain(std::move(done)), "shutdown");
+}
+
+sdk::Task<void> Station::drain(std::function<void()> done) {
+    using Clock = std::chrono::steady_clock;
+    auto wait_for_runs = [this](Clock::time_point deadline) -> sdk::Task<void> {
+        while (!active_.empty() && Clock::now() < deadline) co_await sleep_for(std::chrono::milliseconds(20));
+    };
+    co_await wait_for_runs(Clock::now() + cfg_.shutdown_grace);
+    if (!active_.empty()) {
+        // A step is still in flight past the grace period: closing the links aborts
+        // its I/O, so the runner records the step and stops at once.
+        spdlog::warn("{} run(s) still mid-step after {} s; closing device links", active_.size(),
+                     cfg_.shutdown_grace.count());
+        for (auto& [id, dev] : devices_) dev->close();
+        co_await wait_for_runs(Clock::now() + std::chrono::seconds(2));
+    }
+    for (auto& [id, a] : active_) {
+        spdlog::error("run {} did not stop; marking it aborted", id);
+        store_->end_run(id, record::RunStatus::aborted, record::Outcome::aborted,
+                        "stopped: certlabd shut down mid-step");
+    }
+    if (api_) api_->stop();
+    for (auto& [id, dev] : devices_) dev->close();
+    done();
+}
+
+api::HealthInfo Station::health() const {
+    return {stopping_ ? "stopping" : "ok", cfg_.station_id, CERTLAB_VERSION,
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)};
+}
+
+std::vector<api::DeviceInfo> Station::devices() const {
+    std::vector<api::DeviceInfo> out;
+    for (const auto& [id, dev] : devices_) out.push_back(dev->info());
+    return out;
+}
+
+std::vector<api::SuiteInfo> Station::suites() const {
+    std::vector<api::SuiteInfo> out;
+    for (const auto& s : suites_) {
+        api::SuiteInfo i{s.id, s.title, s.file, s.requires_capabilities, {}};
+        for (const auto& sc : s.scenarios) i.scenarios.push_back(sc.id);
+        out.push_back(std::move(i));
+    }
+    return out;
+}
+
+}  // namespace certlab::station

@@ -1,0 +1,77 @@
+// The composition root: builds the store, devices, suites and API from the
+// configuration and wires them together. It schedules runs (one per device at a
+// time) and shuts down in order. It holds no protocol or test logic of its own.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "api/station_view.hpp"
+#include "config/station_config.hpp"
+#include "engine/runner.hpp"
+#include "engine/suite.hpp"
+#include "record/store.hpp"
+#include "station/device.hpp"
+
+namespace certlab::api {
+class Server;
+}
+
+namespace certlab::station {
+
+class Station final : public api::StationView {
+public:
+    struct Overrides {
+        std::optional<std::filesystem::path> store_path;
+        std::optional<std::uint16_t> api_port;
+    };
+
+    /// Loads suites, opens the store (marking runs cut by a crash `interrupted`),
+    /// creates every device's driver. Throws sdk::ConfigError / record::StoreError.
+    Station(boost::asio::io_context& io, config::StationConfig cfg, Overrides overrides);
+    ~Station() override;
+
+    /// Binds the API and starts bringing devices up. Throws if the API cannot bind.
+    void start();
+    /// Stops at step boundaries, waits up to the grace period, closes everything.
+    /// `done` is called (on the executor) when all is closed.
+    void shutdown(std::function<void()> done);
+    [[nodiscard]] std::uint16_t api_port() const;
+
+    // api::StationView
+    [[nodiscard]] api::HealthInfo health() const override;
+    [[nodiscard]] std::vector<api::DeviceInfo> devices() const override;
+    [[nodiscard]] std::vector<api::SuiteInfo> suites() const override;
+    api::StartRunResult start_run(const std::string& device_id, const std::string& suite_id) override;
+    [[nodiscard]] const record::Store& store() const override { return *store_; }
+
+private:
+    struct ActiveRun {
+        record::Run run;
+        engine::RunControl control;
+        std::unique_ptr<engine::Runner> runner;
+    };
+
+    sdk::Task<void> supervise(Device& device);
+    sdk::Task<void> execute(std::int64_t run_id, Device& device, const engine::Suite& suite);
+    sdk::Task<void> drain(std::function<void()> done);
+    [[nodiscard]] const engine::Suite* find_suite(std::string_view id) const;
+
+    boost::asio::io_context& io_;
+    config::StationConfig cfg_;
+    std::vector<engine::Suite> suites_;
+    std::unique_ptr<record::Store> store_;
+    std::map<std::string, std::unique_ptr<Device>, std::less<>> devices_;
+    std::map<std::int64_t, std::unique_ptr<ActiveRun>> active_;
+    std::unique_ptr<api::Server> api_;
+    bool stopping_ = false;
+    std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace certlab::station

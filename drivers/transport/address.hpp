@@ -1,0 +1,56 @@
+// Transport addresses: `serial:/dev/ttyUSB0?baud=19200&parity=even`, `tcp:host:9100`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace certlab::transport {
+
+/// Line settings of a serial port; defaults are the common 9600 8N1, no flow control.
+struct SerialOptions {
+    enum class Parity { none, even, odd };
+    enum class Flow { none, rtscts, xonxoff };
+
+    unsigned baud = 9600;  ///< Line rate [bit/s]; one of the standard rates.
+    int data_bits = 8;     ///< 5..8
+    Parity parity = Parity::none;
+    int stop_bits = 1;  ///< 1 or 2
+    Flow flow = Flow::none;
+
+    friend bool operator==(const SerialOptions&, const SerialOptions&) = default;
+};
+
+/// The value parsers throw sdk::ConfigError saying what was expected, e.g.
+/// "baud: expected one of 1200, 2400, ..., 921600, got 'fast'".
+[[nodiscard]] unsigned parse_baud(std::string_view text);
+[[nodiscard]] int parse_data_bits(std::string_view text);
+[[nodiscard]] SerialOptions::Parity parse_parity(std::string_view text);
+[[nodiscard]] int parse_stop_bits(std::string_view text);
+[[nodiscard]] SerialOptions::Flow parse_flow(std::string_view text);
+
+[[nodiscard]] std::string_view to_string(SerialOptions::Parity p);
+[[nodiscard]] std::string_view to_string(SerialOptions::Flow f);
+
+/// Sets one option by name (baud, data_bits, parity, stop_bits, flow): used for the
+/// address query and for overrides from the station configuration.
+/// Throws sdk::ConfigError on an unknown key or a bad value.
+void apply_serial_option(SerialOptions& options, std::string_view key, std::string_view value);
+
+struct Address {
+    // Scoped, so the enumerator `serial` does not collide with the member `serial`.
+    enum class Kind { serial, tcp };
+
+    Kind kind = Kind::serial;
+    std::string path;       ///< serial: device node, e.g. /dev/ttyUSB0
+    std::string host;       ///< tcp: name or IP literal, IPv6 without brackets
+    std::uint16_t port = 0; ///< tcp: 1..65535
+    SerialOptions serial;   ///< serial: options from the query string
+    std::string text;       ///< the address as written, for messages and logs
+};
+
+/// Parses a transport address; throws sdk::ConfigError naming the address and what
+/// was expected when it is malformed.
+[[nodiscard]] Address parse_address(std::string_view text);
+
+}  // namespace certlab::transport
