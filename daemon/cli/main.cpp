@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(1, 3600));
     app.add_flag("--json", out.json, "print the API's JSON instead of tables");
+    // Global options may also follow the command: `certlab runs --json`.
+    app.fallthrough();
 
     auto* status = app.add_subcommand("status", "station health and devices");
 

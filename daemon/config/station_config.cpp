@@ -159,7 +159,7 @@ StationConfig load_station_config(const fs::path& file) {
     for (const auto& dir : f.get_string_list(root, "suites")) cfg.suite_dirs.push_back(resolve(cfg.file, dir));
     for (const auto& dir : cfg.profile_dirs) load_profiles_from(cfg, dir, f, root["profiles"]);
 
-    if (auto devices = root["devices"]) {
+    if (auto devices = root["devices"]; devices && !devices.IsNull()) {
         f.require_seq(devices, "devices");
         std::set<std::string> ids;
         for (const auto& d : devices) {

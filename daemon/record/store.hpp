@@ -1,5 +1,6 @@
 // The station's durable record: SQLite in WAL mode with a versioned schema.
 // Every write is its own transaction and is committed when the call returns.
+// A Store may be shared between threads: its calls are serialized.
 #pragma once
 
 #include <chrono>
@@ -48,6 +49,8 @@ public:
 
     /// Marks every run left `running` or `queued` by a previous process as
     /// `interrupted` (and its open scenarios as `aborted`); returns how many runs.
+    /// Such a run also gets outcome `aborted`, `reason` and ended_at = now, so every
+    /// run that is over has an outcome; the status tells it from an operator abort.
     int mark_interrupted(const std::string& reason);
 
     /// Inserts the run (status as given) and sets run.id.
@@ -65,6 +68,7 @@ public:
     /// transaction; sets step.id. When this returns the step is durable.
     void commit_step(StepResult& step);
 
+    /// Most recent first (started_at, then id); a negative limit means all.
     [[nodiscard]] std::vector<Run> list_runs(int limit, const std::string& device_id = {}) const;
     [[nodiscard]] std::optional<Run> get_run(std::int64_t run_id) const;
     /// The run with its scenarios and at most `step_limit` steps (most recent last;

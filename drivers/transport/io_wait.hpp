@@ -93,7 +93,8 @@ sdk::Task<WaitResult> wait_ready(IoObject& io, Deadline& deadline,
         // cancelled (propagate), or the other direction's deadline cancelled every
         // operation on the object (wait again).
         auto cs = co_await asio::this_coro::cancellation_state;
-        throw boost::system::system_error(ec);
+        if (cs.cancelled() != asio::cancellation_type::none)
+            throw boost::system::system_error(ec);
     }
 }
 

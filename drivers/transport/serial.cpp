@@ -146,7 +146,7 @@ void SerialTransport::Impl::configure(int raw) const {
     // tcsetattr succeeds if *any* change was applied, and fails with EINVAL when the
     // driver refused all of them (a pty asked for 7E1 again): either way, what counts
     // is what the driver kept, so read it back.
-    if (::tcsetattr(raw, TCSANOW, &wanted) != 0) fail_errno("tcsetattr", errno);
+    if (::tcsetattr(raw, TCSANOW, &wanted) != 0 && errno != EINVAL) fail_errno("tcsetattr", errno);
     termios got{};
     if (::tcgetattr(raw, &got) != 0) fail_errno("tcgetattr", errno);
     if (cfgetospeed(&got) != cfgetospeed(&wanted))

@@ -1,6 +1,7 @@
 #include "transport/tcp.hpp"
 
 #include <array>
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>

@@ -1,0 +1,128 @@
+#include "harness.hpp"
+
+#include <sqlite3.h>
+
+#include <stdexcept>
+
+namespace certlab::test {
+
+Sim start_printer(Link link, std::vector<std::string> options) {
+    std::vector<std::string> argv{bin("certlab-sim").string(), "printer"};
+    if (link == Link::pty) argv.push_back("--pty");
+    else {
+        argv.push_back("--tcp");
+        argv.push_back("0");
+    }
+    argv.insert(argv.end(), options.begin(), options.end());
+    Sim sim{Process::start(argv), {}};
+    auto line = sim.process.read_line(5s);
+    if (!line) throw std::runtime_error("certlab-sim did not report its endpoint");
+    if (line->rfind("pty ", 0) == 0) sim.address = "serial:" + line->substr(4);
+    else if (line->rfind("tcp ", 0) == 0) sim.address = "tcp:" + line->substr(4);
+    else throw std::runtime_error("unexpected certlab-sim output: " + *line);
+    return sim;
+}
+
+std::string station_yaml(const std::vector<DeviceDecl>& devices, const std::filesystem::path& store,
+                         const std::filesystem::path& suites) {
+    std::string y = "station:\n  id: test-bench\n  reconnect_interval: 200ms\n  shutdown_grace: 3s\n";
+    y += "store:\n  path: " + store.string() + "\n  sync: normal\n";
+    y += "api:\n  bind: 127.0.0.1\n  port: 0\n";
+    y += "profiles: " + source("lab-config/devices").string() + "\n";
+    y += "suites: " + suites.string() + "\n";
+    y += "devices:\n";
+    for (const auto& d : devices) {
+        y += "  - id: " + d.id + "\n    profile: escpos-generic\n    address: " + d.address + "\n";
+        y += d.extra;
+    }
+    return y;
+}
+
+Daemon::Daemon(const TempDir& dir, const std::string& yaml) : log_(dir / "certlabd.log") {
+    auto cfg = dir / "station.yaml";
+    if (!std::filesystem::exists(cfg)) write_file(cfg, yaml);
+    auto port_file = dir / "api.port";
+    std::filesystem::remove(port_file);
+    process_ = Process::start({bin("certlabd").string(), "--config", cfg.string(), "--api-port", "0",
+                               "--port-file", port_file.string(), "--log-level", "debug"},
+                              log_);
+    if (!wait_until([&] { return std::filesystem::exists(port_file) || !process_.running(); }, 10s) ||
+        !std::filesystem::exists(port_file))
+        throw std::runtime_error("certlabd did not start:\n" + log());
+    port_ = static_cast<std::uint16_t>(std::stoi(read_file(port_file)));
+}
+
+nlohmann::json Daemon::get(const std::string& target) const {
+    auto r = http_get(port_, target);
+    if (r.status != 200) throw std::runtime_error("GET " + target + " -> " + std::to_string(r.status) + " " + r.body);
+    return nlohmann::json::parse(r.body);
+}
+
+bool Daemon::wait_for_state(const std::vector<std::string>& ids, const std::string& state,
+                            std::chrono::milliseconds timeout) const {
+    return wait_until(
+        [&] {
+            auto r = http_get(port_, "/v1/devices");
+            if (r.status != 200) return false;
+            auto j = nlohmann::json::parse(r.body);
+            auto& list = j.contains("devices") ? j["devices"] : j;
+            std::size_t ok = 0;
+            for (const auto& d : list)
+                for (const auto& id : ids)
+                    if (d.value("id", "") == id && d.value("state", "") == state) ++ok;
+            return ok == ids.size();
+        },
+        timeout);
+}
+
+std::int64_t Daemon::start_run(const std::string& device, const std::string& suite) const {
+    nlohmann::json body{{"device", device}, {"suite", suite}};
+    auto r = http("POST", port_, "/v1/runs", body.dump());
+    if (r.status != 202) return -r.status;
+    return nlohmann::json::parse(r.body).at("id").get<std::int64_t>();
+}
+
+nlohmann::json Daemon::wait_for_run(std::int64_t id, std::chrono::milliseconds timeout) const {
+    nlohmann::json run;
+    wait_until(
+        [&] {
+            auto r = http_get(port_, "/v1/runs/" + std::to_string(id) + "?steps=-1");
+            if (r.status != 200) return false;
+            run = nlohmann::json::parse(r.body);
+            auto status = run["run"].value("status", "");
+            return status != "queued" && status != "running";
+        },
+        timeout);
+    return run;
+}
+
+RunResult cli(const Daemon& d, std::vector<std::string> args) {
+    std::vector<std::string> argv{bin("certlab").string(), "--station", d.station_url()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, 120s);
+}
+
+std::string sql_value(const std::filesystem::path& db, const std::string& query) {
+    sqlite3* h = nullptr;
+    if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+        sqlite3_close(h);
+        throw std::runtime_error("cannot open " + db.string());
+    }
+    sqlite3_busy_timeout(h, 2000);
+    sqlite3_stmt* st = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(h, query.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+        auto* t = sqlite3_column_text(st, 0);
+        out = t ? reinterpret_cast<const char*>(t) : "";
+    } else {
+        std::string err = sqlite3_errmsg(h);
+        sqlite3_finalize(st);
+        sqlite3_close(h);
+        throw std::runtime_error("query failed: " + query + ": " + err);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(h);
+    return out;
+}
+
+}  // namespace certlab::test
