@@ -35,6 +35,9 @@ build() {
   local dir="$1" type="$2"
   shift 2
   export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+  # Relative paths in the cache key, so every clone shares one cache; PCH-safe.
+  export CCACHE_BASEDIR="$CERTLAB_ROOT"
+  export CCACHE_SLOPPINESS="pch_defines,time_macros,include_file_mtime,include_file_ctime"
   log "configuring $dir ($type)"
   cmake -S "$CERTLAB_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE="$type" >/dev/null
   log "building"

@@ -41,3 +41,24 @@ TEST_CASE("crash: SIGKILL mid-soak keeps every committed step and marks the run 
           std::to_string(after));
     CHECK(sql_value(db, "PRAGMA integrity_check") == "ok");
 }
+
+TEST_CASE("shutdown: SIGTERM stops the run at a step boundary and marks it aborted") {
+    TempDir dir;
+    auto sim = start_printer(Link::pty);
+    auto db = dir / "store.db";
+    Daemon d(dir, station_yaml({{"p", sim.address, ""}}, db));
+    REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
+    auto id = d.start_run("p", "receipt-printer");
+    REQUIRE(id > 0);
+    REQUIRE(wait_until([&] { return std::stoi(sql_value(db, "SELECT count(*) FROM step_results")) >= 30; }, 30s));
+    d.process().signal(SIGTERM);
+    auto status = d.process().wait(15s);
+    REQUIRE(status.has_value());
+    CHECK(*status == 0);
+    CHECK(sql_value(db, "SELECT status FROM runs WHERE id = " + std::to_string(id)) == "aborted");
+    CHECK(sql_value(db, "SELECT reason FROM runs WHERE id = " + std::to_string(id)).find("shutting down") !=
+          std::string::npos);
+    // No step was cut in half: every recorded step has an outcome.
+    CHECK(sql_value(db, "SELECT count(*) FROM step_results WHERE outcome IS NULL") == "0");
+    CHECK(d.log().find("stopped") != std::string::npos);
+}

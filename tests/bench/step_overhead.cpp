@@ -1,0 +1,124 @@
+// What does the engine cost per step? Runs N printer.status steps through the
+// engine (each step committed to the store) against a pty simulator, then the
+// same N exchanges (DLE EOT 1, 2, 4: write one request, read one byte, three
+// times) as a bare blocking read/write loop on the same pty, and prints both.
+//
+//   step_overhead [N] [--sync normal|full]
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_future.hpp>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <spdlog/spdlog.h>
+#include <string>
+
+#include "config/station_config.hpp"
+#include "engine/runner.hpp"
+#include "engine/suite.hpp"
+#include "record/store.hpp"
+#include "sdk/registry.hpp"
+#include "station/device.hpp"
+#include "support/process.hpp"
+
+using namespace certlab;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double engine_run(const std::string& pty, int n, record::Store::Sync sync, const test::TempDir& dir) {
+    boost::asio::io_context io(1);
+    auto profile = config::load_profile(test::source("lab-config/devices/escpos-generic.yaml"));
+    config::DeviceConfig dc;
+    dc.id = "bench";
+    dc.profile = profile.id;
+    dc.address = "serial:" + pty;
+    station::Device device(io.get_executor(), dc, profile, *sdk::Registry::instance().find(profile.driver));
+    auto suite = engine::parse_suite("suite: bench\ntitle: Bench\nrequires: [printer]\nscenarios:\n"
+                                     "  - id: B-1\n    title: status\n    iterations: " + std::to_string(n) +
+                                         "\n    steps:\n      - call: printer.status\n"
+                                         "        expect: { online: true }\n",
+                                     "bench.yaml");
+    auto store = record::Store::open(dir / ("bench-" + std::to_string(static_cast<int>(sync)) + ".db"), {sync});
+    record::Run run;
+    run.device_id = "bench";
+    run.suite_id = suite.id;
+    run.started_at = std::chrono::system_clock::now();
+    store->begin_run(run);
+    engine::RunControl control;
+    engine::Runner runner(*store, device, suite, run, control);
+
+    auto up = boost::asio::co_spawn(io, device.bring_up(), boost::asio::use_future);
+    io.run();
+    up.get();
+    io.restart();
+    auto t0 = Clock::now();
+    auto done = boost::asio::co_spawn(io, runner.run(), boost::asio::use_future);
+    io.run();
+    auto outcome = done.get();
+    auto elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    if (outcome != record::Outcome::pass || store->step_count(run.id) != n) {
+        std::fprintf(stderr, "engine run did not pass: %s, %lld steps\n", std::string(record::to_string(outcome)).c_str(),
+                     static_cast<long long>(store->step_count(run.id)));
+        std::exit(1);
+    }
+    device.close();
+    return elapsed / n;
+}
+
+double bare_run(const std::string& pty, int n) {
+    int fd = ::open(pty.c_str(), O_RDWR | O_NOCTTY);
+    if (fd < 0) {
+        std::perror("open pty");
+        std::exit(1);
+    }
+    termios t{};
+    tcgetattr(fd, &t);
+    cfmakeraw(&t);
+    tcsetattr(fd, TCSANOW, &t);
+    tcflush(fd, TCIOFLUSH);
+    auto t0 = Clock::now();
+    for (int i = 0; i < n; ++i) {
+        for (unsigned char kind : {1, 2, 4}) {
+            unsigned char req[3] = {0x10, 0x04, kind};
+            if (::write(fd, req, 3) != 3) std::exit(1);
+            unsigned char b;
+            if (::read(fd, &b, 1) != 1) std::exit(1);
+        }
+    }
+    auto elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+    ::close(fd);
+    return elapsed / n;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int n = 2000;
+    std::string sync_name = "both";
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--sync") && i + 1 < argc) sync_name = argv[++i];
+        else n = std::atoi(argv[i]);
+    }
+    spdlog::set_level(spdlog::level::warn);
+    test::TempDir dir;
+    auto sim = test::Process::start({test::bin("certlab-sim").string(), "printer", "--pty"});
+    auto line = sim.read_line(std::chrono::seconds(5));
+    if (!line || line->rfind("pty ", 0) != 0) return 1;
+    auto pty = line->substr(4);
+
+    std::printf("step_overhead: %d printer.status steps (3 DLE EOT exchanges each) on %s\n", n, pty.c_str());
+    double bare = bare_run(pty, n);  // also warms the simulator
+    bare = bare_run(pty, n);
+    std::printf("  bare read/write loop          %8.1f us/step\n", bare * 1e6);
+    for (auto [name, sync] : {std::pair{"normal", record::Store::Sync::normal}, std::pair{"full", record::Store::Sync::full}}) {
+        if (sync_name != "both" && sync_name != name) continue;
+        double eng = engine_run(pty, n, sync, dir);
+        std::printf("  engine, store sync=%-6s     %8.1f us/step   ratio %.2f\n", name, eng * 1e6, eng / bare);
+    }
+    return 0;
+}

@@ -1,0 +1,217 @@
+// The runner's rules, with a scripted driver at the edge: outcomes by fault kind,
+// the commit before the next step, step timeouts, stop at a step boundary.
+#include <doctest/doctest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <deque>
+#include <functional>
+
+#include "engine/runner.hpp"
+#include "record/store.hpp"
+#include "sdk/error.hpp"
+#include "support/process.hpp"
+
+using namespace certlab;
+namespace asio = boost::asio;
+
+namespace {
+
+/// A transport that is never used for I/O: the scripted driver answers itself.
+class NullTransport : public sdk::Transport {
+public:
+    const std::string& address() const override { return addr_; }
+    sdk::Task<void> open(sdk::Duration) override { co_return; }
+    void close() noexcept override {}
+    bool is_open() const noexcept override { return true; }
+    sdk::Task<void> write(std::string_view, sdk::Duration) override { co_return; }
+    sdk::Task<std::size_t> read_some(std::span<char>, sdk::Duration) override { co_return 0; }
+
+private:
+    std::string addr_ = "null:";
+};
+
+/// Each action call pops the next scripted behaviour.
+using Behaviour = std::function<sdk::Task<sdk::Values>()>;
+
+class ScriptedDriver : public sdk::Driver {
+public:
+    std::deque<Behaviour> script;
+    int calls = 0;
+    sdk::Task<void> open() override { co_return; }
+    sdk::Task<sdk::Identity> identify() override { co_return sdk::Identity{}; }
+    sdk::Task<sdk::Values> invoke(const sdk::ActionSpec&, const sdk::Args&) override {
+        ++calls;
+        auto b = std::move(script.front());
+        script.pop_front();
+        sdk::Values v = co_await b();
+        co_return v;
+    }
+};
+
+class Link : public engine::DeviceLink {
+public:
+    NullTransport transport;
+    sdk::Stream stream_{transport};
+    ScriptedDriver driver_;
+    std::string id = "dev";
+    int faults = 0;
+    const std::string& device_id() const override { return id; }
+    std::string driver_name() const override { return "scripted 1"; }
+    sdk::Task<void> ensure_open() override { co_return; }
+    sdk::Driver& driver() override { return driver_; }
+    sdk::Stream& stream() override { return stream_; }
+    void fault(std::string_view) override { ++faults; }
+};
+
+Behaviour values(sdk::Values v) {
+    return [v]() -> sdk::Task<sdk::Values> { co_return v; };
+}
+template <typename E>
+Behaviour throws(E e) {
+    return [e]() -> sdk::Task<sdk::Values> {
+        throw e;
+        co_return sdk::Values{};
+    };
+}
+Behaviour sleeps(std::chrono::milliseconds d) {
+    return [d]() -> sdk::Task<sdk::Values> {
+        asio::steady_timer t(co_await asio::this_coro::executor, d);
+        co_await t.async_wait(asio::use_awaitable);
+        co_return sdk::Values{{"online", true}};
+    };
+}
+
+struct Fixture {
+    test::TempDir dir;
+    std::unique_ptr<record::Store> store = record::Store::open(dir / "r.db", {record::Store::Sync::normal});
+    Link link;
+    engine::RunControl control;
+    record::Run run;
+
+    record::Outcome execute(const std::string& scenarios, engine::RunObserver obs = {}) {
+        suite = engine::parse_suite("suite: t\ntitle: T\nrequires: [printer]\nscenarios:\n" + scenarios, "t.yaml");
+        run.device_id = "dev";
+        run.suite_id = "t";
+        run.started_at = std::chrono::system_clock::now();
+        store->begin_run(run);
+        engine::Runner runner(*store, link, suite, run, control, std::move(obs));
+        asio::io_context io;
+        auto f = asio::co_spawn(io, runner.run(), asio::use_future);
+        io.run();
+        return f.get();
+    }
+    engine::Suite suite;
+};
+
+const std::string status_scenario =
+    "  - id: S-1\n    title: s\n    steps:\n      - call: printer.status\n        timeout: 200ms\n"
+    "        expect: { online: true }\n";
+
+}  // namespace
+
+TEST_CASE("runner: outcomes follow who is at fault") {
+    Fixture f;
+    SUBCASE("pass") {
+        f.link.driver_.script.push_back(values({{"online", true}}));
+        CHECK(f.execute(status_scenario) == record::Outcome::pass);
+    }
+    SUBCASE("wrong value is fail") {
+        f.link.driver_.script.push_back(values({{"online", false}, {"reason", "cover open"}}));
+        CHECK(f.execute(status_scenario) == record::Outcome::fail);
+        auto d = f.store->get_run_detail(f.run.id, -1);
+        CHECK(d->steps[0].reason == "online: expected true, got false (device: cover open)");
+    }
+    SUBCASE("garbled answer is fail") {
+        f.link.driver_.script.push_back(throws(sdk::ProtocolError("bad byte 0xFF")));
+        CHECK(f.execute(status_scenario) == record::Outcome::fail);
+    }
+    SUBCASE("link down is error, and the link is told") {
+        f.link.driver_.script.push_back(throws(sdk::TransportError(sdk::TransportError::Kind::closed, "gone")));
+        CHECK(f.execute(status_scenario) == record::Outcome::error);
+        CHECK(f.link.faults == 1);
+    }
+    SUBCASE("no answer is timeout") {
+        f.link.driver_.script.push_back(throws(sdk::TransportError(sdk::TransportError::Kind::timeout, "quiet")));
+        CHECK(f.execute(status_scenario) == record::Outcome::timeout);
+    }
+    SUBCASE("a driver slower than the step timeout is cut off") {
+        f.link.driver_.script.push_back(sleeps(std::chrono::milliseconds(5000)));
+        auto t0 = std::chrono::steady_clock::now();
+        CHECK(f.execute(status_scenario) == record::Outcome::timeout);
+        CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(4));
+        auto d = f.store->get_run_detail(f.run.id, -1);
+        CHECK(d->steps[0].reason.find("step exceeded its 0.2 s timeout") != std::string::npos);
+    }
+    SUBCASE("a driver exception of any other kind is error") {
+        f.link.driver_.script.push_back(throws(std::runtime_error("oops")));
+        CHECK(f.execute(status_scenario) == record::Outcome::error);
+    }
+}
+
+TEST_CASE("runner: each step is committed before the next one starts") {
+    Fixture f;
+    for (int i = 0; i < 5; ++i) f.link.driver_.script.push_back(values({{"online", true}}));
+    std::vector<std::int64_t> committed_before_call;
+    engine::RunObserver obs;
+    obs.on_step = [&](const record::StepResult& s) {
+        // The observer runs after the commit: the store already has this step.
+        committed_before_call.push_back(f.store->step_count(s.run_id));
+        CHECK(s.id > 0);
+    };
+    CHECK(f.execute("  - id: S\n    title: s\n    iterations: 5\n    steps:\n      - call: printer.status\n", obs) ==
+          record::Outcome::pass);
+    CHECK(committed_before_call == std::vector<std::int64_t>{1, 2, 3, 4, 5});
+}
+
+TEST_CASE("runner: iterations stop at max_failures; later scenarios still run") {
+    Fixture f;
+    for (int i = 0; i < 3; ++i) f.link.driver_.script.push_back(values({{"online", i != 1}}));
+    f.link.driver_.script.push_back(values({{"online", true}}));
+    auto outcome = f.execute(
+        "  - id: A\n    title: a\n    iterations: 10\n    steps:\n      - call: printer.status\n"
+        "        expect: { online: true }\n"
+        "  - id: B\n    title: b\n    steps:\n      - call: printer.status\n");
+    CHECK(outcome == record::Outcome::fail);
+    auto d = f.store->get_run_detail(f.run.id, -1);
+    REQUIRE(d->scenarios.size() == 2);
+    CHECK(d->scenarios[0].iterations == 2);
+    CHECK(d->scenarios[0].passed_iterations == 1);
+    CHECK(d->scenarios[0].reason.find("1 of 2 iterations did not pass; first: iteration 2") == 0);
+    CHECK(*d->scenarios[1].outcome == record::Outcome::pass);
+    CHECK(f.run.status == record::RunStatus::completed);
+}
+
+TEST_CASE("runner: a stop request ends the run at the next step boundary as aborted") {
+    Fixture f;
+    for (int i = 0; i < 100; ++i) f.link.driver_.script.push_back(values({{"online", true}}));
+    engine::RunObserver obs;
+    obs.on_step = [&](const record::StepResult& s) {
+        if (s.seq == 3) f.control.request_stop("test says stop");
+    };
+    auto outcome = f.execute("  - id: S\n    title: s\n    iterations: 100\n    steps:\n      - call: printer.status\n", obs);
+    CHECK(outcome == record::Outcome::aborted);
+    CHECK(f.link.driver_.calls == 3);
+    CHECK(f.run.status == record::RunStatus::aborted);
+    CHECK(f.store->get_run(f.run.id)->reason == "stopped: test says stop");
+}
+
+TEST_CASE("runner: when-guards skip steps by saved values") {
+    Fixture f;
+    f.link.driver_.script.push_back(values({{"paper_out", false}, {"online", true}}));
+    f.link.driver_.script.push_back(values({{"online", true}}));
+    auto outcome = f.execute(
+        "  - id: S\n    title: s\n    steps:\n      - call: printer.status\n        save: st\n"
+        "      - call: printer.status\n        when: { st.paper_out: true }\n        expect: { online: false }\n"
+        "      - call: printer.status\n        when: { st.paper_out: false }\n        expect: { online: true }\n");
+    CHECK(outcome == record::Outcome::pass);
+    auto d = f.store->get_run_detail(f.run.id, -1);
+    REQUIRE(d->steps.size() == 3);
+    CHECK(d->steps[1].outcome == record::Outcome::skipped);
+    CHECK(d->steps[2].outcome == record::Outcome::pass);
+    CHECK(f.link.driver_.calls == 2);
+}

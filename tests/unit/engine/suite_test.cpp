@@ -1,0 +1,113 @@
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "engine/suite.hpp"
+#include "sdk/error.hpp"
+
+using namespace certlab;
+using engine::parse_suite;
+
+namespace {
+
+const std::string head = "suite: s\ntitle: S\nrequires: [printer, cash_drawer]\nscenarios:\n";
+
+/// The ConfigError message for a suite text, or "" if it loaded.
+std::string error_of(const std::string& text) {
+    try {
+        (void)parse_suite(text, "s.yaml");
+    } catch (const sdk::ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("suite: a valid suite loads with typed args, checks and limits in the result's unit") {
+    auto s = parse_suite(head +
+                             "  - id: A-1\n    title: t\n    iterations: 5\n    interval: 10ms\n    steps:\n"
+                             "      - call: printer.print\n        args: { count: 40, title: hello }\n"
+                             "        expect: { accepted: true, lines: 40 }\n"
+                             "        measure:\n          latency: { min: 1 us, max: 2 s }\n"
+                             "      - wait: 50ms\n"
+                             "      - call: printer.identify\n        expect:\n          firmware: { regex: \"^1\\\\.\" }\n",
+                         "s.yaml");
+    REQUIRE(s.scenarios.size() == 1);
+    const auto& sc = s.scenarios[0];
+    CHECK(sc.iterations == 5);
+    CHECK(sc.interval == std::chrono::milliseconds(10));
+    REQUIRE(sc.steps.size() == 3);
+    CHECK(sc.steps[0].action->qualified() == "printer.print");
+    CHECK(std::get<std::int64_t>(sc.steps[0].args.at("count").data) == 40);
+    CHECK(std::get<std::string>(sc.steps[0].args.at("title").data) == "hello");
+    REQUIRE(sc.steps[0].checks.size() == 3);
+    const auto& lat = sc.steps[0].checks[2];
+    CHECK(lat.record);
+    CHECK(lat.unit == "ms");
+    CHECK(*lat.min == doctest::Approx(0.001));  // 1 us in ms
+    CHECK(*lat.max == doctest::Approx(2000));   // 2 s in ms
+    CHECK(sc.steps[1].kind == engine::Step::Kind::wait);
+    CHECK(sc.steps[1].wait == std::chrono::milliseconds(50));
+    CHECK(sc.steps[2].checks[0].kind == engine::Check::Kind::regex);
+    CHECK(s.hash.size() == 64);
+}
+
+TEST_CASE("suite: loader errors name the line, column and what was expected") {
+    auto step = [](const std::string& body) {
+        return head + "  - id: A-1\n    title: t\n    steps:\n" + body;
+    };
+    // Line 8 is the first step line in these texts.
+    CHECK(error_of(step("      - call: printer.explode\n")).find("s.yaml:8:15: call: unknown action 'printer.explode'") == 0);
+    CHECK(error_of(step("      - call: printer.print\n        args: { copies: 2 }\n"))
+              .find("s.yaml:9:17: 'copies' is not a parameter of printer.print") == 0);
+    CHECK(error_of(step("      - call: printer.print\n        args: { count: many }\n"))
+              .find("s.yaml:9:24: argument count: expected an integer, got 'many'") == 0);
+    CHECK(error_of(step("      - call: printer.status\n        expect: { onlin: true }\n"))
+              .find("s.yaml:9:19: 'onlin' is not a result of printer.status") == 0);
+    CHECK(error_of(step("      - call: printer.status\n        expect: { online: maybe }\n"))
+              .find("expected true or false, got 'maybe'") != std::string::npos);
+    CHECK(error_of(step("      - call: printer.status\n        measure:\n          latency: { max: 2 V }\n"))
+              .find("unit 'V' cannot be compared with the result's unit 'ms'") != std::string::npos);
+    CHECK(error_of(step("      - call: printer.status\n        measure:\n          latency: { max: soon }\n"))
+              .find("expected a number with an optional unit") != std::string::npos);
+    CHECK(error_of(step("      - call: printer.status\n        measure:\n          latency: { min: 5, max: 1 }\n"))
+              .find("min is greater than max") != std::string::npos);
+    CHECK(error_of(step("      - call: printer.status\n        measure:\n          online: { max: 1 }\n"))
+              .find("'online' is not numeric") != std::string::npos);
+    CHECK(error_of(step("      - call: printer.identify\n        expect: { model: { regex: \"(\" } }\n"))
+              .find("regex: expected a valid regular expression") != std::string::npos);
+    CHECK(error_of(step("      - call: printer.status\n        timeout: 0s\n"))
+              .find("timeout: expected a duration above zero") != std::string::npos);
+    CHECK(error_of(step("      - call: printer.status\n        when: { nothing.online: true }\n"))
+              .find("when: expected <save>.<result>") != std::string::npos);
+    CHECK(error_of(step("      - sing: loudly\n")).find("step: expected 'call' or 'wait'") != std::string::npos);
+    CHECK(error_of(step("      - call: printer.status\n        colour: red\n")).find("unknown key 'colour'") !=
+          std::string::npos);
+}
+
+TEST_CASE("suite: scenario and suite level errors") {
+    CHECK(error_of("title: x\nscenarios: []\n").find("missing required key 'suite'") != std::string::npos);
+    CHECK(error_of(head + "  - id: A\n    title: t\n    steps: []\n").find("expected at least one step") !=
+          std::string::npos);
+    CHECK(error_of(head + "  - id: A\n    title: t\n    steps:\n      - wait: 1ms\n"
+                          "  - id: A\n    title: u\n    steps:\n      - wait: 1ms\n")
+              .find("scenario 'A' appears twice") != std::string::npos);
+    CHECK(error_of("suite: s\ntitle: S\nrequires: [printer]\nscenarios:\n  - id: A\n    title: t\n    steps:\n"
+                   "      - call: cash_drawer.open\n")
+              .find("capability 'cash_drawer' is not in the suite's 'requires' list") != std::string::npos);
+    CHECK(error_of("suite: s\ntitle: S\nrequires: [teleporter]\nscenarios: []\n")
+              .find("unknown capability 'teleporter'") != std::string::npos);
+    CHECK(error_of(head + "  - id: A\n    title: t\n    iterations: 0\n    steps:\n      - wait: 1ms\n")
+              .find("iterations: expected an integer from 1") != std::string::npos);
+    CHECK(error_of("suite: [oops\n").find("YAML syntax error") != std::string::npos);
+}
+
+TEST_CASE("suite: the shipped receipt-printer suite loads") {
+    auto s = engine::load_suite(std::string(CERTLAB_SOURCE_DIR) + "/lab-config/suites/receipt-printer.yaml");
+    CHECK(s.id == "receipt-printer");
+    CHECK(s.scenarios.size() >= 6);
+    bool soak = false;
+    for (const auto& sc : s.scenarios) soak = soak || sc.iterations == 200;
+    CHECK(soak);
+}
