@@ -139,6 +139,14 @@ Router make_routes(StationView& station) {
         });
     });
 
+    r.add("POST", "/v1/devices/{id}/release", [&station](const Request& req) {
+        auto id = req.params.at("id");
+        auto result = station.release_device(id);
+        if (result.http_status != 200)
+            throw HttpError(static_cast<unsigned>(result.http_status), result.error);
+        return ok({{"id", id}, {"released", true}});
+    });
+
     r.add("POST", "/v1/runs", [&station](const Request& req) {
         json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
         if (body.is_discarded()) throw HttpError(400, "request body is not valid JSON");

@@ -53,6 +53,12 @@ struct StartRunResult {
     std::string error;
 };
 
+/// Result of an action on the station: 200, or an HTTP status and message.
+struct ActionResult {
+    int http_status = 200;
+    std::string error;
+};
+
 class StationView {
 public:
     virtual ~StationView() = default;
@@ -62,6 +68,8 @@ public:
     /// Queues `suite` on `device`: 404 unknown device or suite, 409 device busy or
     /// not ready, 422 device lacks a capability the suite requires, 503 stopping.
     virtual StartRunResult start_run(const std::string& device_id, const std::string& suite_id) = 0;
+    /// Releases a quarantined device so it is brought up again: 404 unknown, 409 not quarantined.
+    virtual ActionResult release_device(const std::string& device_id) = 0;
     /// Read access to the durable record (runs, scenarios, steps).
     [[nodiscard]] virtual const record::Store& store() const = 0;
 };

@@ -32,10 +32,10 @@ int cmd_status(const ApiClient& api, Output out) {
         std::cout << "\nno devices\n";
         return exit_ok;
     }
-    Table table({"ID", "STATE", "DRIVER", "ADDRESS", "RUN"});
+    Table table({"ID", "STATE", "DRIVER", "ADDRESS", "RUN", "WHY"});
     for (const auto& d : list)
         table.add({text(d, "id"), paint(text(d, "state")), text(d, "driver"), text(d, "address"),
-                   current_run(d)});
+                   current_run(d), text(d, "state_reason")});
     std::cout << '\n';
     table.print(std::cout);
     return exit_ok;
@@ -60,6 +60,20 @@ int cmd_runs(const ApiClient& api, Output out, const std::string& device, int li
                    paint(text(r, "outcome")), format_time(r.value("started_at", Json())),
                    format_duration(r.value("duration_s", Json()))});
     table.print(std::cout);
+    return exit_ok;
+}
+
+}  // namespace certlab::cli
+
+namespace certlab::cli {
+
+int cmd_device_release(const ApiClient& api, Output out, const std::string& id) {
+    auto result = api.post("/v1/devices/" + url_encode(id) + "/release", Json::object());
+    if (out.json) {
+        print_json(result);
+        return exit_ok;
+    }
+    std::cout << "device " << id << " released; it will be brought up again\n";
     return exit_ok;
 }
 

@@ -32,6 +32,9 @@ struct StartOptions {
 /// `certlab run start --device D --suite S [--wait]`
 int cmd_run_start(const ApiClient& api, Output out, const StartOptions& opts);
 
+/// `certlab devices release ID`
+int cmd_device_release(const ApiClient& api, Output out, const std::string& id);
+
 /// Exit code for a finished run document: pass 0, fail 1, anything else 2.
 [[nodiscard]] int exit_code_for_run(const Json& run);
 

@@ -45,6 +45,12 @@ int main(int argc, char** argv) {
     show->add_option("ID", run_id, "run id")->required()->check(CLI::PositiveNumber);
     show->add_flag("--steps", show_steps, "also list every step with its transcript");
 
+    auto* devices = app.add_subcommand("devices", "device operations");
+    devices->require_subcommand(1);
+    std::string release_id;
+    auto* release = devices->add_subcommand("release", "release a quarantined device");
+    release->add_option("ID", release_id, "device id")->required();
+
     StartOptions start_opts;
     auto* start = run->add_subcommand("start", "queue a suite on a device; prints the run id");
     start->add_option("--device", start_opts.device, "device id")->required();
@@ -74,6 +80,7 @@ int main(int argc, char** argv) {
         if (*runs) return cmd_runs(api, out, device, limit);
         if (*show) return cmd_run_show(api, out, run_id, show_steps);
         if (*start) return cmd_run_start(api, out, start_opts);
+        if (*release) return cmd_device_release(api, out, release_id);
     } catch (const CliError& e) {
         std::cerr << "certlab: " << e.what() << '\n';
         return e.code();

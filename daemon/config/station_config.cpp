@@ -125,7 +125,8 @@ StationConfig load_station_config(const fs::path& file) {
     cfg.file = fs::absolute(file);
 
     if (auto st = root["station"]) {
-        f.check_keys(st, {"id", "reconnect_interval", "shutdown_grace"}, "station");
+        f.check_keys(st, {"id", "reconnect_interval", "shutdown_grace", "quarantine_after"}, "station");
+        cfg.quarantine_after = static_cast<int>(f.get_int(st, "quarantine_after", cfg.quarantine_after, 0, 1000));
         cfg.station_id = require_id(f, st, "id", "station");
         cfg.reconnect_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
             f.get_duration(st, "reconnect_interval", cfg.reconnect_interval));

@@ -52,6 +52,7 @@ struct StationConfig {
     std::string log_level = "info";
     std::chrono::milliseconds reconnect_interval{2000};  ///< retry a lost device this often
     std::chrono::seconds shutdown_grace{10};             ///< wait this long for runs to stop
+    int quarantine_after = 5;  ///< consecutive link faults before a device is quarantined (0 = never)
     std::vector<std::filesystem::path> profile_dirs;
     std::vector<std::filesystem::path> suite_dirs;
     std::map<std::string, DeviceProfile> profiles;

@@ -23,6 +23,8 @@ public:
     [[nodiscard]] virtual sdk::Stream& stream() = 0;
     /// The link failed (disconnect, I/O error): close it; the next ensure_open reopens.
     virtual void fault(std::string_view reason) = 0;
+    /// A call went through without a link fault (resets the consecutive-fault count).
+    virtual void link_ok() {}
 };
 
 }  // namespace certlab::engine

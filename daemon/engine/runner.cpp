@@ -71,6 +71,10 @@ void classify(std::exception_ptr error, record::StepResult& r, DeviceLink& devic
         if (e.kind() == sdk::TransportError::Kind::timeout) {
             r.outcome = Outcome::timeout;
             r.reason = std::string("no response: ") + e.what();
+        } else if (e.kind() == sdk::TransportError::Kind::closed) {
+            r.outcome = Outcome::error;
+            r.reason = std::string("device-lost: ") + e.what();
+            device.fault(e.what());
         } else {
             r.outcome = Outcome::error;
             r.reason = std::string("link fault: ") + e.what();
@@ -180,6 +184,7 @@ sdk::Task<record::StepResult> Runner::execute(const Scenario& sc, const Step& st
     } else if (call.error) {
         classify(call.error, r, device_);
     } else {
+        device_.link_ok();
         r.values = std::move(call.values);
         for (const auto& check : step.checks) {
             auto c = evaluate(check, r.values);

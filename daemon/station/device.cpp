@@ -15,6 +15,7 @@ std::string_view to_string(DeviceState s) {
         case DeviceState::ready: return "ready";
         case DeviceState::busy: return "busy";
         case DeviceState::lost: return "lost";
+        case DeviceState::quarantined: return "quarantined";
     }
     return "?";
 }
@@ -53,12 +54,14 @@ sdk::Settings merge(const sdk::Settings& base, const sdk::Settings& over) {
 Device::Device(boost::asio::any_io_executor ex, const config::DeviceConfig& cfg,
                const config::DeviceProfile& profile, const sdk::DriverInfo& driver)
     : id_(cfg.id), profile_(profile), driver_info_(driver), address_(cfg.address),
+      resource_{cfg.address.rfind("tcp:", 0) == 0 ? sdk::Resource::Kind::net : sdk::Resource::Kind::serial,
+                cfg.address, {}, "config"},
       settings_(merge(profile.settings, cfg.settings)),
       transport_(transport::make_transport(resolve_address(cfg, profile), ex)),
       stream_(*transport_), log_(device_logger(cfg.id)),
       state_since_(std::chrono::system_clock::now()) {
     open_timeout_ = settings_.get_duration("open_timeout", std::chrono::seconds(2));
-    ctx_ = std::make_unique<sdk::DriverContext>(sdk::DriverContext{id_, stream_, settings_, log_});
+    ctx_ = std::make_unique<sdk::DriverContext>(sdk::DriverContext{id_, resource_, stream_, settings_, log_});
     driver_ = driver_info_.create(*ctx_);
 }
 
@@ -81,16 +84,37 @@ sdk::Task<void> Device::ensure_open() {
         throw;
     }
     open_ = true;
-    if (state_ == DeviceState::lost) {
+    // Back mid-run: the run holding the device carries on. (Idle devices come
+    // back through bring_up, which identifies them first.)
+    if (state_ == DeviceState::lost && current_run) {
         log_->info("link to {} restored", address_);
-        set_state(current_run ? DeviceState::busy : DeviceState::ready);
+        set_state(DeviceState::busy);
     }
 }
 
 void Device::fault(std::string_view reason) {
     log_->warn("link fault on {}: {}", address_, reason);
     close();
+    ++consecutive_faults_;
+    if (quarantine_after_ > 0 && consecutive_faults_ >= quarantine_after_) {
+        set_state(DeviceState::quarantined, std::to_string(consecutive_faults_) + " consecutive link faults; last: " +
+                                                std::string(reason));
+        return;
+    }
+    if (state_ != DeviceState::quarantined) set_state(DeviceState::lost, std::string(reason));
+}
+
+void Device::bring_up_failed(std::string_view reason) {
+    // An absent device is not a faulty one: failing to reach it does not count
+    // toward quarantine. Faults on a link that was up do (see fault()).
+    close();
     set_state(DeviceState::lost, std::string(reason));
+}
+
+void Device::release() {
+    log_->info("released from quarantine by a technician");
+    consecutive_faults_ = 0;
+    set_state(DeviceState::present, "released");
 }
 
 sdk::Task<void> Device::bring_up() {
@@ -101,10 +125,17 @@ sdk::Task<void> Device::bring_up() {
         fault(e.what());
         throw;
     }
+    // consecutive_faults_ is not reset here: a device that comes back and drops
+    // again without completing an action is flapping. A successful action resets it.
     set_state(DeviceState::identified);
     log_->info("identified {} {} firmware {} serial {}", identity_.manufacturer, identity_.model,
                identity_.firmware, identity_.serial_number);
     set_state(DeviceState::ready);
+}
+
+void Device::check_link() {
+    if (state_ == DeviceState::ready && !current_run && open_ && transport_->peer_closed())
+        fault("the device went away while idle (link closed)");
 }
 
 void Device::close() noexcept {

@@ -15,7 +15,7 @@
 
 namespace certlab::station {
 
-enum class DeviceState { present, identified, ready, busy, lost };
+enum class DeviceState { present, identified, ready, busy, lost, quarantined };
 [[nodiscard]] std::string_view to_string(DeviceState s);
 
 class Device final : public engine::DeviceLink {
@@ -32,10 +32,19 @@ public:
     [[nodiscard]] sdk::Driver& driver() override { return *driver_; }
     [[nodiscard]] sdk::Stream& stream() override { return stream_; }
     void fault(std::string_view reason) override;
+    void link_ok() override { consecutive_faults_ = 0; }
+    /// After this many link faults in a row the device is quarantined (0 = never).
+    void set_quarantine_after(int n) { quarantine_after_ = n; }
+    /// A technician releases a quarantined device: it is brought up again.
+    void release();
+    /// Bring-up failed: the device is (still) lost; does not count toward quarantine.
+    void bring_up_failed(std::string_view reason);
 
     /// Opens and identifies the device: present -> identified -> ready. Throws on failure.
     sdk::Task<void> bring_up();
     void close() noexcept;
+    /// An idle, ready device whose link reports the peer gone becomes lost.
+    void check_link();
 
     [[nodiscard]] DeviceState state() const { return state_; }
     void set_state(DeviceState s, std::string reason = {});
@@ -49,6 +58,7 @@ private:
     const config::DeviceProfile& profile_;
     const sdk::DriverInfo& driver_info_;
     std::string address_;
+    sdk::Resource resource_;
     sdk::Settings settings_;
     std::unique_ptr<sdk::Transport> transport_;
     sdk::Stream stream_;
@@ -56,6 +66,8 @@ private:
     std::unique_ptr<sdk::DriverContext> ctx_;
     std::unique_ptr<sdk::Driver> driver_;
     bool open_ = false;
+    int consecutive_faults_ = 0;
+    int quarantine_after_ = 5;
     DeviceState state_ = DeviceState::present;
     std::string state_reason_;
     record::TimePoint state_since_;

@@ -44,7 +44,9 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
         const auto& profile = cfg_.profiles.at(dc.profile);
         const auto* info = sdk::Registry::instance().find(profile.driver);
         try {
-            devices_.emplace(dc.id, std::make_unique<Device>(io_.get_executor(), dc, profile, *info));
+            auto dev = std::make_unique<Device>(io_.get_executor(), dc, profile, *info);
+            dev->set_quarantine_after(cfg_.quarantine_after);
+            devices_.emplace(dc.id, std::move(dev));
         } catch (const sdk::ConfigError& e) {
             throw sdk::ConfigError(std::string(e.what()) + " (device '" + dc.id + "' at " + dc.where + ")");
         }
@@ -77,14 +79,14 @@ sdk::Task<void> Station::supervise(Device& device) {
     // slices so shutdown never waits on a supervisor.
     auto next_try = std::chrono::steady_clock::now();
     while (!stopping_) {
+        device.check_link();
         const bool wants_link = device.state() == DeviceState::present ||
                                 (device.state() == DeviceState::lost && !device.current_run);
         if (wants_link && std::chrono::steady_clock::now() >= next_try) {
             try {
                 co_await device.bring_up();
             } catch (const std::exception& e) {
-                device.close();
-                device.set_state(DeviceState::lost, e.what());
+                device.bring_up_failed(e.what());
             }
             next_try = std::chrono::steady_clock::now() + cfg_.reconnect_interval;
         }
@@ -194,6 +196,16 @@ sdk::Task<void> Station::drain(std::function<void()> done) {
     if (api_) api_->stop();
     for (auto& [id, dev] : devices_) dev->close();
     done();
+}
+
+api::ActionResult Station::release_device(const std::string& device_id) {
+    auto it = devices_.find(device_id);
+    if (it == devices_.end()) return {404, "no device '" + device_id + "'"};
+    if (it->second->state() != DeviceState::quarantined)
+        return {409, "device '" + device_id + "' is " + std::string(to_string(it->second->state())) +
+                         ", not quarantined"};
+    it->second->release();
+    return {200, {}};
 }
 
 api::HealthInfo Station::health() const {

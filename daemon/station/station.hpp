@@ -50,6 +50,7 @@ public:
     [[nodiscard]] std::vector<api::SuiteInfo> suites() const override;
     api::StartRunResult start_run(const std::string& device_id, const std::string& suite_id) override;
     [[nodiscard]] const record::Store& store() const override { return *store_; }
+    api::ActionResult release_device(const std::string& device_id) override;
 
 private:
     struct ActiveRun {

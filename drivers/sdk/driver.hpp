@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sdk/capability.hpp"
+#include "sdk/resource.hpp"
 #include "sdk/settings.hpp"
 #include "sdk/task.hpp"
 #include "sdk/transport.hpp"
@@ -31,6 +32,7 @@ struct Identity {
 /// Everything a driver is given at creation. It outlives the driver.
 struct DriverContext {
     std::string device_id;
+    const Resource& resource;  ///< where the device is and what discovery saw
     Stream& io;
     const Settings& settings;
     std::shared_ptr<spdlog::logger> log;  ///< named after the device

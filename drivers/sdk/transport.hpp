@@ -33,6 +33,9 @@ public:
     virtual Task<std::size_t> read_some(std::span<char> buf, Duration timeout) = 0;
     /// Drops input received but not yet read (stale bytes before a new request).
     virtual void discard_input() noexcept {}
+    /// True when the peer is known to be gone (hangup, connection closed), checked
+    /// without reading or writing a byte; lets an idle device be seen as lost.
+    [[nodiscard]] virtual bool peer_closed() noexcept { return false; }
 };
 
 /// What drivers use: reads with framing helpers, a size limit on every read, and a

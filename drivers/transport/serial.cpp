@@ -1,6 +1,7 @@
 #include "transport/serial.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -166,6 +167,13 @@ const std::string& SerialTransport::address() const { return impl_->address; }
 const std::string& SerialTransport::path() const noexcept { return impl_->path; }
 const SerialOptions& SerialTransport::options() const noexcept { return impl_->options; }
 bool SerialTransport::is_open() const noexcept { return impl_->fd.is_open(); }
+
+bool SerialTransport::peer_closed() noexcept {
+    if (!impl_->fd.is_open()) return false;
+    // A pty whose master closed, or a USB adapter unplugged, reports POLLHUP/POLLERR.
+    pollfd p{impl_->fd.native_handle(), POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR | POLLNVAL));
+}
 
 sdk::Task<void> SerialTransport::open(sdk::Duration /*timeout*/) {
     Impl& s = *impl_;

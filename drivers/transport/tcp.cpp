@@ -1,6 +1,9 @@
 #include "transport/tcp.hpp"
 
+#include <sys/socket.h>
+
 #include <array>
+#include <cerrno>
 #include <boost/asio/ip/tcp.hpp>
 #include <vector>
 
@@ -101,6 +104,15 @@ TcpTransport::~TcpTransport() = default;
 
 const std::string& TcpTransport::address() const { return impl_->address; }
 bool TcpTransport::is_open() const noexcept { return impl_->socket.is_open(); }
+
+bool TcpTransport::peer_closed() noexcept {
+    auto& sock = impl_->socket;
+    if (!sock.is_open()) return false;
+    // A zero-length peek means the peer sent FIN; pending data is left in place.
+    char c;
+    const ssize_t n = ::recv(sock.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
 
 sdk::Task<void> TcpTransport::open(sdk::Duration timeout) {
     Impl& s = *impl_;

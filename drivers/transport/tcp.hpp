@@ -28,6 +28,7 @@ public:
     sdk::Task<void> open(sdk::Duration timeout) override;
     void close() noexcept override;
     [[nodiscard]] bool is_open() const noexcept override;
+    [[nodiscard]] bool peer_closed() noexcept override;
     sdk::Task<void> write(std::string_view data, sdk::Duration timeout) override;
     sdk::Task<std::size_t> read_some(std::span<char> buf, sdk::Duration timeout) override;
     /// Reads and drops what has already arrived, without waiting (bounded at 256 KiB

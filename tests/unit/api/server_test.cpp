@@ -65,6 +65,10 @@ public:
     std::vector<api::SuiteInfo> suites() const override {
         return {{"escpos-basic", "ESC/POS basics", "suites/escpos-basic.yaml", {"printer"}, {"PRN-001"}}};
     }
+    api::ActionResult release_device(const std::string& id) override {
+        if (id != "printer-1") return {404, "no device '" + id + "'"};
+        return {409, "device 'printer-1' is ready, not quarantined"};
+    }
     api::StartRunResult start_run(const std::string& device, const std::string& suite) override {
         ++start_calls;
         if (throw_on_start) throw std::runtime_error("scheduler exploded");
