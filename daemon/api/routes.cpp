@@ -139,6 +139,31 @@ Router make_routes(StationView& station) {
         });
     });
 
+    r.add("GET", "/v1/resources", [&station](const Request&) {
+        json list = json::array();
+        for (const auto& res : station.resources())
+            list.push_back({{"address", res.address},
+                            {"kind", res.kind},
+                            {"source", res.source},
+                            {"attributes", res.attributes},
+                            {"device", res.device.empty() ? json(nullptr) : json(res.device)},
+                            {"claimed", !res.device.empty()},
+                            {"reason", res.reason}});
+        return ok({{"resources", std::move(list)}});
+    });
+
+    r.add("GET", "/v1/resources/suggest", [&station](const Request& req) {
+        auto param = [&](const char* k, const char* fallback) {
+            auto it = req.query.find(k);
+            return it == req.query.end() || it->second.empty() ? std::string(fallback) : it->second;
+        };
+        auto address = param("address", "");
+        if (address.empty()) throw HttpError(400, "query parameter 'address' is required");
+        auto yaml = station.suggest_profile(address, param("driver", "escpos"), param("profile", "new-device"));
+        if (!yaml) throw HttpError(404, "no resource at '" + address + "'");
+        return ok({{"address", address}, {"yaml", *yaml}});
+    });
+
     r.add("POST", "/v1/devices/{id}/release", [&station](const Request& req) {
         auto id = req.params.at("id");
         auto result = station.release_device(id);

@@ -31,6 +31,16 @@ struct DeviceInfo {
     std::vector<std::string> capabilities;
 };
 
+/// A resource discovery saw, and who (if anyone) claimed it.
+struct ResourceInfo {
+    std::string address;
+    std::string kind;    ///< usb, serial, net
+    std::string source;  ///< watcher name, or "config"
+    std::map<std::string, std::string> attributes;
+    std::string device;  ///< claiming device id; empty = unclaimed (never opened)
+    std::string reason;  ///< why it is (un)claimed
+};
+
 struct SuiteInfo {
     std::string id;
     std::string title;
@@ -68,6 +78,12 @@ public:
     /// Queues `suite` on `device`: 404 unknown device or suite, 409 device busy or
     /// not ready, 422 device lacks a capability the suite requires, 503 stopping.
     virtual StartRunResult start_run(const std::string& device_id, const std::string& suite_id) = 0;
+    [[nodiscard]] virtual std::vector<ResourceInfo> resources() const = 0;
+    /// A profile skeleton (YAML) with the stable keys of the resource at `address`;
+    /// nullopt when no such resource is known.
+    [[nodiscard]] virtual std::optional<std::string> suggest_profile(const std::string& address,
+                                                                     const std::string& driver,
+                                                                     const std::string& profile_id) const = 0;
     /// Releases a quarantined device so it is brought up again: 404 unknown, 409 not quarantined.
     virtual ActionResult release_device(const std::string& device_id) = 0;
     /// Read access to the durable record (runs, scenarios, steps).

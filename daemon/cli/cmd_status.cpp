@@ -78,3 +78,29 @@ int cmd_device_release(const ApiClient& api, Output out, const std::string& id) 
 }
 
 }  // namespace certlab::cli
+
+namespace certlab::cli {
+
+int cmd_device_suggest(const ApiClient& api, Output out, const std::string& address, const std::string& driver,
+                       const std::string& profile) {
+    auto doc = api.get("/v1/resources/suggest?address=" + url_encode(address) + "&driver=" + url_encode(driver) +
+                       "&profile=" + url_encode(profile));
+    if (out.json) print_json(doc);
+    else std::cout << doc.value("yaml", "");
+    return exit_ok;
+}
+
+int cmd_resources(const ApiClient& api, Output out) {
+    auto doc = api.get("/v1/resources");
+    if (out.json) {
+        print_json(doc);
+        return exit_ok;
+    }
+    Table table({"ADDRESS", "KIND", "SOURCE", "DEVICE", "WHY"});
+    for (const auto& r : doc.value("resources", Json::array()))
+        table.add({text(r, "address"), text(r, "kind"), text(r, "source"), text(r, "device"), text(r, "reason")});
+    table.print(std::cout);
+    return exit_ok;
+}
+
+}  // namespace certlab::cli

@@ -35,6 +35,13 @@ int cmd_run_start(const ApiClient& api, Output out, const StartOptions& opts);
 /// `certlab devices release ID`
 int cmd_device_release(const ApiClient& api, Output out, const std::string& id);
 
+/// `certlab devices suggest RESOURCE [--driver D] [--profile P]`: a profile skeleton.
+int cmd_device_suggest(const ApiClient& api, Output out, const std::string& address, const std::string& driver,
+                       const std::string& profile);
+
+/// `certlab devices resources`: what discovery sees, claimed or not.
+int cmd_resources(const ApiClient& api, Output out);
+
 /// Exit code for a finished run document: pass 0, fail 1, anything else 2.
 [[nodiscard]] int exit_code_for_run(const Json& run);
 

@@ -50,6 +50,12 @@ int main(int argc, char** argv) {
     std::string release_id;
     auto* release = devices->add_subcommand("release", "release a quarantined device");
     release->add_option("ID", release_id, "device id")->required();
+    std::string suggest_address, suggest_driver = "escpos", suggest_profile_id = "new-device";
+    auto* suggest = devices->add_subcommand("suggest", "print a profile skeleton matching a resource's stable keys");
+    suggest->add_option("RESOURCE", suggest_address, "resource address, as `certlab devices resources` lists it")->required();
+    suggest->add_option("--driver", suggest_driver, "driver the profile names")->capture_default_str();
+    suggest->add_option("--profile", suggest_profile_id, "profile id")->capture_default_str();
+    auto* resources = devices->add_subcommand("resources", "what discovery sees, claimed or not");
 
     StartOptions start_opts;
     auto* start = run->add_subcommand("start", "queue a suite on a device; prints the run id");
@@ -81,6 +87,8 @@ int main(int argc, char** argv) {
         if (*show) return cmd_run_show(api, out, run_id, show_steps);
         if (*start) return cmd_run_start(api, out, start_opts);
         if (*release) return cmd_device_release(api, out, release_id);
+        if (*suggest) return cmd_device_suggest(api, out, suggest_address, suggest_driver, suggest_profile_id);
+        if (*resources) return cmd_resources(api, out);
     } catch (const CliError& e) {
         std::cerr << "certlab: " << e.what() << '\n';
         return e.code();

@@ -1,10 +1,12 @@
 #include "config/station_config.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <set>
 
 #include "config/yaml_util.hpp"
+#include "inventory/match_config.hpp"
 #include "sdk/registry.hpp"
 #include "transport/address.hpp"
 
@@ -89,7 +91,8 @@ void load_profiles_from(StationConfig& cfg, const fs::path& dir, const YamlFile&
 DeviceProfile load_profile(const fs::path& file) {
     auto f = YamlFile::load(file);
     const auto& root = f.root();
-    f.check_keys(root, {"profile", "description", "driver", "capabilities", "serial", "settings"},
+    f.check_keys(root, {"profile", "description", "driver", "capabilities", "serial", "settings", "match",
+                        "priority", "probe", "identify"},
                  "device profile");
     DeviceProfile p;
     p.file = file.string();
@@ -113,13 +116,14 @@ DeviceProfile load_profile(const fs::path& file) {
     if (p.capabilities.empty()) p.capabilities = info->capabilities;
     p.serial = read_serial(f, root);
     p.settings = read_settings(f, root);
+    if (root["match"]) p.match = inventory::read_profile_match(f, root);
     return p;
 }
 
 StationConfig load_station_config(const fs::path& file) {
     auto f = YamlFile::load(file);
     const auto& root = f.root();
-    f.check_keys(root, {"station", "store", "api", "log", "profiles", "suites", "devices"},
+    f.check_keys(root, {"station", "store", "api", "log", "profiles", "suites", "devices", "discovery"},
                  "station config");
     StationConfig cfg;
     cfg.file = fs::absolute(file);
@@ -154,6 +158,38 @@ StationConfig load_station_config(const fs::path& file) {
         static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
         if (!levels.contains(cfg.log_level))
             f.fail(log["level"], "level: expected trace, debug, info, warn or error");
+    }
+
+    if (auto disc = root["discovery"]) {
+        auto& d = cfg.discovery;
+        d.where = f.where(disc);
+        f.check_keys(disc, {"serial", "net"}, "discovery");
+        if (auto s = disc["serial"]) {
+            f.check_keys(s, {"paths", "globs", "exclude", "enumerate", "poll_interval"}, "discovery.serial");
+            d.serial = true;
+            d.serial_paths = f.get_string_list(s, "paths");
+            d.serial_globs = f.get_string_list(s, "globs");
+            d.serial_exclude = f.get_string_list(s, "exclude");
+            d.serial_enumerate = f.get_bool(s, "enumerate", true);
+            d.serial_poll = std::chrono::duration_cast<std::chrono::milliseconds>(
+                f.get_duration(s, "poll_interval", d.serial_poll));
+        }
+        if (auto n = disc["net"]) {
+            f.check_keys(n, {"hosts", "cidrs", "ports", "rate", "interval"}, "discovery.net");
+            d.net = true;
+            d.net_hosts = f.get_string_list(n, "hosts");
+            d.net_cidrs = f.get_string_list(n, "cidrs");
+            for (const auto& p : f.get_string_list(n, "ports")) {
+                int port = 0;
+                auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+                if (ec != std::errc() || ptr != p.data() + p.size() || port < 1 || port > 65535)
+                    f.fail(n["ports"], "ports: expected port numbers from 1 to 65535, got '" + p + "'");
+                d.net_ports.push_back(static_cast<std::uint16_t>(port));
+            }
+            d.net_rate = static_cast<double>(f.get_int(n, "rate", 50, 1, 1000));
+            d.net_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
+                f.get_duration(n, "interval", d.net_interval));
+        }
     }
 
     for (const auto& dir : f.get_string_list(root, "profiles")) cfg.profile_dirs.push_back(resolve(cfg.file, dir));

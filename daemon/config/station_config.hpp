@@ -6,9 +6,11 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "inventory/match_spec.hpp"
 #include "sdk/settings.hpp"
 
 namespace certlab::config {
@@ -30,6 +32,7 @@ struct DeviceProfile {
     std::vector<std::string> capabilities;  ///< subset of the driver's (empty = all)
     std::vector<SerialSetting> serial;      ///< default line settings for serial links
     sdk::Settings settings;                 ///< driver settings
+    std::optional<inventory::MatchSpec> match;  ///< how discovery recognises it (none: static only)
 };
 
 /// A device declared in station.yaml.
@@ -40,6 +43,23 @@ struct DeviceConfig {
     std::string where;                   ///< file:line:column of the entry
     std::vector<SerialSetting> serial;   ///< overrides the profile's
     sdk::Settings settings;              ///< overrides the profile's
+};
+
+/// What the discovery watchers look at (station.yaml `discovery:`).
+struct DiscoveryConfig {
+    bool serial = false;
+    std::vector<std::string> serial_paths;
+    std::vector<std::string> serial_globs;
+    std::vector<std::string> serial_exclude;
+    bool serial_enumerate = true;
+    std::chrono::milliseconds serial_poll{500};
+    bool net = false;
+    std::vector<std::string> net_hosts;
+    std::vector<std::string> net_cidrs;
+    std::vector<std::uint16_t> net_ports;
+    double net_rate = 50;                    ///< [connects/s]
+    std::chrono::milliseconds net_interval{5000};
+    std::string where;                       ///< file:line:column of `discovery:`
 };
 
 struct StationConfig {
@@ -57,6 +77,7 @@ struct StationConfig {
     std::vector<std::filesystem::path> suite_dirs;
     std::map<std::string, DeviceProfile> profiles;
     std::vector<DeviceConfig> devices;
+    DiscoveryConfig discovery;
 };
 
 /// Loads station.yaml and every profile under its profile directories. Throws

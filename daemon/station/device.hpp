@@ -48,6 +48,8 @@ public:
 
     [[nodiscard]] DeviceState state() const { return state_; }
     void set_state(DeviceState s, std::string reason = {});
+    [[nodiscard]] const std::string& address() const { return address_; }
+    [[nodiscard]] const sdk::Resource& resource() const { return resource_; }
     [[nodiscard]] const std::vector<std::string>& capabilities() const { return profile_.capabilities; }
     [[nodiscard]] bool has_capability(std::string_view cap) const;
     std::optional<std::int64_t> current_run;

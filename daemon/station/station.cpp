@@ -7,6 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include "api/server.hpp"
+#include "inventory/matcher.hpp"
+#include "inventory/net_watcher.hpp"
+#include "inventory/serial_watcher.hpp"
+#include "inventory/suggest.hpp"
 #include "sdk/error.hpp"
 
 namespace certlab::station {
@@ -41,15 +45,40 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
 
     suites_ = engine::load_suites(cfg_.suite_dirs);
     for (const auto& dc : cfg_.devices) {
-        const auto& profile = cfg_.profiles.at(dc.profile);
-        const auto* info = sdk::Registry::instance().find(profile.driver);
         try {
-            auto dev = std::make_unique<Device>(io_.get_executor(), dc, profile, *info);
-            dev->set_quarantine_after(cfg_.quarantine_after);
-            devices_.emplace(dc.id, std::move(dev));
+            add_device(dc);
         } catch (const sdk::ConfigError& e) {
             throw sdk::ConfigError(std::string(e.what()) + " (device '" + dc.id + "' at " + dc.where + ")");
         }
+    }
+
+    // Discovery: profiles with a `match:` section claim what the watchers find.
+    std::vector<inventory::Matcher::Profile> matchable;
+    for (const auto& [id, p] : cfg_.profiles)
+        if (p.match) matchable.emplace_back(id, *p.match);
+    if (!matchable.empty()) matcher_ = std::make_unique<inventory::Matcher>(matchable);
+    const auto& disc = cfg_.discovery;
+    try {
+        if (disc.serial) {
+            inventory::SerialWatchOptions o;
+            o.paths = disc.serial_paths;
+            o.globs = disc.serial_globs;
+            for (const auto& x : disc.serial_exclude) o.exclude_globs.push_back(x);
+            o.enumerate = disc.serial_enumerate;
+            o.poll_interval = disc.serial_poll;
+            watchers_.push_back(std::make_unique<inventory::SerialWatcher>(io_.get_executor(), o));
+        }
+        if (disc.net) {
+            inventory::NetWatchOptions o;
+            o.hosts = disc.net_hosts;
+            o.cidrs = disc.net_cidrs;
+            o.ports = disc.net_ports;
+            o.max_connects_per_second = disc.net_rate;
+            o.interval = disc.net_interval;
+            watchers_.push_back(std::make_unique<inventory::NetWatcher>(io_.get_executor(), o));
+        }
+    } catch (const std::invalid_argument& e) {
+        throw sdk::ConfigError(disc.where + ": discovery: " + e.what());
     }
 
     store_ = record::Store::open(cfg_.store_path, {cfg_.store_sync_full ? record::Store::Sync::full
@@ -70,6 +99,119 @@ void Station::start() {
     api_->start();
     spdlog::info("API listening on http://{}:{}", cfg_.api_bind, api_->port());
     for (auto& [id, dev] : devices_) spawn(io_, supervise(*dev), "device supervisor " + id);
+    for (auto& w : watchers_) {
+        inventory::WatcherSink sink;
+        sink.arrived = [this](const sdk::Resource& r) { resource_arrived(r); };
+        sink.departed = [this](const std::string& a) { resource_departed(a); };
+        w->start(std::move(sink));
+        spdlog::info("discovery: {} watcher started", w->name());
+    }
+}
+
+Device& Station::add_device(const config::DeviceConfig& dc) {
+    const auto& profile = cfg_.profiles.at(dc.profile);
+    const auto* info = sdk::Registry::instance().find(profile.driver);
+    auto dev = std::make_unique<Device>(io_.get_executor(), dc, profile, *info);
+    dev->set_quarantine_after(cfg_.quarantine_after);
+    auto& ref = *dev;
+    devices_.emplace(dc.id, std::move(dev));
+    return ref;
+}
+
+Device* Station::device_at(const std::string& address) {
+    for (auto& [id, dev] : devices_)
+        if (dev->address() == address) return dev.get();
+    return nullptr;
+}
+
+namespace {
+
+/// A device id that stays the same when the device comes back: its serial number
+/// if it has one, else the last part of its address.
+std::string stable_device_id(const std::string& profile, const sdk::Resource& r) {
+    std::string key;
+    if (auto it = r.attributes.find("serial_number"); it != r.attributes.end() && !it->second.empty())
+        key = it->second;
+    else
+        key = r.address.substr(r.address.find_last_of("/:") + 1);
+    if (r.address.rfind("tcp:", 0) == 0) key = r.address.substr(4);
+    std::string id = profile + "-";
+    for (char c : key) id += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '-';
+    return id;
+}
+
+}  // namespace
+
+void Station::resource_arrived(const sdk::Resource& r) {
+    if (stopping_) return;
+    auto& entry = resources_[r.address];
+    entry.resource = r;
+    if (auto* dev = device_at(r.address)) {
+        entry.device = dev->device_id();
+        entry.reason = "claimed by device " + dev->device_id();
+        return;
+    }
+    // Unmatched resources are listed and never opened (safe-probe rule).
+    auto result = matcher_ ? matcher_->match(r) : inventory::MatchResult{{}, 0, "no profile has a match: section"};
+    if (result.profile.empty()) {
+        if (entry.reason != result.reason)
+            spdlog::info("unclaimed {} ({}): {}", r.address, sdk::to_string(r.kind), result.reason);
+        entry.device.clear();
+        entry.reason = result.reason;
+        return;
+    }
+    auto id = stable_device_id(result.profile, r);
+    for (int n = 2; devices_.contains(id); ++n) id = stable_device_id(result.profile, r) + "-" + std::to_string(n);
+    config::DeviceConfig dc;
+    dc.id = id;
+    dc.profile = result.profile;
+    dc.address = r.address;
+    dc.where = "discovered by the " + r.source + " watcher";
+    try {
+        auto& dev = add_device(dc);
+        entry.device = id;
+        entry.reason = result.reason;
+        spdlog::info("discovered {} at {}: {}", id, r.address, result.reason);
+        spawn(io_, supervise(dev), "device supervisor " + id);
+    } catch (const std::exception& e) {
+        entry.reason = std::string("cannot create device: ") + e.what();
+        spdlog::error("{}: {}", r.address, entry.reason);
+    }
+}
+
+void Station::resource_departed(const std::string& address) {
+    resources_.erase(address);
+    auto* dev = device_at(address);
+    if (!dev || dev->current_run || dev->state() == DeviceState::quarantined) return;
+    // Gone from the bench: lost until the same address (same device) is back.
+    dev->close();
+    dev->set_state(DeviceState::lost, "disappeared from discovery");
+}
+
+std::vector<api::ResourceInfo> Station::resources() const {
+    std::vector<api::ResourceInfo> out;
+    for (const auto& [addr, e] : resources_) {
+        api::ResourceInfo i{addr, std::string(sdk::to_string(e.resource.kind)), e.resource.source, {}, e.device, e.reason};
+        for (const auto& [k, v] : e.resource.attributes) i.attributes[k] = v;
+        out.push_back(std::move(i));
+    }
+    // Statically declared devices are resources too.
+    for (const auto& [id, dev] : devices_)
+        if (!resources_.contains(dev->address())) {
+            api::ResourceInfo i{dev->address(), std::string(sdk::to_string(dev->resource().kind)), "config", {}, id,
+                                "declared in " + cfg_.file.string()};
+            out.push_back(std::move(i));
+        }
+    return out;
+}
+
+std::optional<std::string> Station::suggest_profile(const std::string& address, const std::string& driver,
+                                                    const std::string& profile_id) const {
+    if (auto it = resources_.find(address); it != resources_.end())
+        return inventory::suggest_profile(it->second.resource, driver, profile_id);
+    for (const auto& [id, dev] : devices_)
+        if (dev->address() == address) return inventory::suggest_profile(dev->resource(), driver, profile_id);
+    return std::nullopt;
 }
 
 std::uint16_t Station::api_port() const { return api_ ? api_->port() : 0; }
@@ -169,6 +311,7 @@ sdk::Task<void> Station::execute(std::int64_t run_id, Device& device, const engi
 void Station::shutdown(std::function<void()> done) {
     if (stopping_) return;
     stopping_ = true;
+    for (auto& w : watchers_) w->stop();
     spdlog::info("shutting down: {} run(s) in progress", active_.size());
     for (auto& [id, a] : active_) a->control.request_stop("certlabd is shutting down");
     spawn(io_, drain(std::move(done)), "shutdown");

@@ -22,6 +22,10 @@
 namespace certlab::api {
 class Server;
 }
+namespace certlab::inventory {
+class Watcher;
+class Matcher;
+}
 
 namespace certlab::station {
 
@@ -51,6 +55,9 @@ public:
     api::StartRunResult start_run(const std::string& device_id, const std::string& suite_id) override;
     [[nodiscard]] const record::Store& store() const override { return *store_; }
     api::ActionResult release_device(const std::string& device_id) override;
+    [[nodiscard]] std::vector<api::ResourceInfo> resources() const override;
+    [[nodiscard]] std::optional<std::string> suggest_profile(const std::string& address, const std::string& driver,
+                                                             const std::string& profile_id) const override;
 
 private:
     struct ActiveRun {
@@ -63,6 +70,16 @@ private:
     sdk::Task<void> execute(std::int64_t run_id, Device& device, const engine::Suite& suite);
     sdk::Task<void> drain(std::function<void()> done);
     [[nodiscard]] const engine::Suite* find_suite(std::string_view id) const;
+    Device& add_device(const config::DeviceConfig& dc);
+    [[nodiscard]] Device* device_at(const std::string& address);
+    void resource_arrived(const sdk::Resource& r);
+    void resource_departed(const std::string& address);
+
+    struct ResourceEntry {
+        sdk::Resource resource;
+        std::string device;  ///< claiming device id, empty = unclaimed
+        std::string reason;
+    };
 
     boost::asio::io_context& io_;
     config::StationConfig cfg_;
@@ -71,6 +88,9 @@ private:
     std::map<std::string, std::unique_ptr<Device>, std::less<>> devices_;
     std::map<std::int64_t, std::unique_ptr<ActiveRun>> active_;
     std::unique_ptr<api::Server> api_;
+    std::unique_ptr<inventory::Matcher> matcher_;
+    std::vector<std::unique_ptr<inventory::Watcher>> watchers_;
+    std::map<std::string, ResourceEntry> resources_;  ///< by address
     bool stopping_ = false;
     std::chrono::steady_clock::time_point started_;
 };

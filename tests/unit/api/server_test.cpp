@@ -65,6 +65,11 @@ public:
     std::vector<api::SuiteInfo> suites() const override {
         return {{"escpos-basic", "ESC/POS basics", "suites/escpos-basic.yaml", {"printer"}, {"PRN-001"}}};
     }
+    std::vector<api::ResourceInfo> resources() const override { return {}; }
+    std::optional<std::string> suggest_profile(const std::string&, const std::string&,
+                                               const std::string&) const override {
+        return std::nullopt;
+    }
     api::ActionResult release_device(const std::string& id) override {
         if (id != "printer-1") return {404, "no device '" + id + "'"};
         return {409, "device 'printer-1' is ready, not quarantined"};
