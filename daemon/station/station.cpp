@@ -169,6 +169,7 @@ void Station::resource_arrived(const sdk::Resource& r) {
     dc.where = "discovered by the " + r.source + " watcher";
     try {
         auto& dev = add_device(dc);
+        discovered_.insert(id);
         entry.device = id;
         entry.reason = result.reason;
         spdlog::info("discovered {} at {}: {}", id, r.address, result.reason);
@@ -225,15 +226,45 @@ sdk::Task<void> Station::supervise(Device& device) {
         const bool wants_link = device.state() == DeviceState::present ||
                                 (device.state() == DeviceState::lost && !device.current_run);
         if (wants_link && std::chrono::steady_clock::now() >= next_try) {
+            std::string unclaim;
             try {
                 co_await device.bring_up();
+                unclaim = identify_mismatch(device);
+            } catch (const sdk::ProtocolError& e) {
+                // A discovered device whose identification is garbage is not what the
+                // profile describes; a declared one is the technician's call (lost).
+                if (discovered_.contains(device.device_id())) unclaim = std::string("identify probe answered garbage: ") + e.what();
+                else device.bring_up_failed(e.what());
             } catch (const std::exception& e) {
                 device.bring_up_failed(e.what());
+            }
+            if (!unclaim.empty()) {
+                const auto id = device.device_id();
+                const auto address = device.address();
+                spdlog::warn("{}: unclaimed: {}", address, unclaim);
+                device.close();
+                if (auto it = resources_.find(address); it != resources_.end()) {
+                    it->second.device.clear();
+                    it->second.reason = unclaim;
+                }
+                discovered_.erase(id);
+                devices_.erase(id);  // `device` is gone: leave at once
+                co_return;
             }
             next_try = std::chrono::steady_clock::now() + cfg_.reconnect_interval;
         }
         co_await sleep_for(std::chrono::milliseconds(100));
     }
+}
+
+std::string Station::identify_mismatch(const Device& device) const {
+    if (!discovered_.contains(device.device_id())) return {};
+    const auto& profile = cfg_.profiles.at(device.info().profile);
+    if (!profile.match || profile.match->identify.empty()) return {};
+    std::string why;
+    auto identity = device.info().identity;
+    if (inventory::identify_matches(*profile.match, identity, why)) return {};
+    return "identify answer does not match profile " + profile.id + ": " + why;
 }
 
 const engine::Suite* Station::find_suite(std::string_view id) const {

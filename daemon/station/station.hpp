@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <boost/asio/io_context.hpp>
@@ -74,6 +75,8 @@ private:
     [[nodiscard]] Device* device_at(const std::string& address);
     void resource_arrived(const sdk::Resource& r);
     void resource_departed(const std::string& address);
+    /// Why a discovered device's identification rules it out ("" when it fits).
+    [[nodiscard]] std::string identify_mismatch(const Device& device) const;
 
     struct ResourceEntry {
         sdk::Resource resource;
@@ -91,6 +94,7 @@ private:
     std::unique_ptr<inventory::Matcher> matcher_;
     std::vector<std::unique_ptr<inventory::Watcher>> watchers_;
     std::map<std::string, ResourceEntry> resources_;  ///< by address
+    std::set<std::string> discovered_;                 ///< ids of devices created by discovery
     bool stopping_ = false;
     std::chrono::steady_clock::time_point started_;
 };

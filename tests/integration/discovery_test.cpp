@@ -82,3 +82,49 @@ TEST_CASE("discovery: an unmatched tty is unclaimed and never written; a suggest
     REQUIRE(run > 0);
     CHECK(d.wait_for_run(run)["run"]["outcome"] == "pass");
 }
+
+namespace {
+
+/// Discovers one simulated printer through a profile that matches its port and
+/// checks its identification; returns the resource as the API shows it.
+json discover_with_identify(const TempDir& dir, std::vector<std::string> sim_options, const std::string& model_glob) {
+    std::filesystem::create_directories(dir / "profiles");
+    write_file(dir / "profiles" / "strict.yaml",
+               "profile: strict-printer\ndriver: escpos\nmatch:\n  kind: serial\n  address: \"serial:" +
+                   (dir / "tty-*").string() + "\"\nprobe: escpos.gs_i\nidentify:\n  model: \"" + model_glob + "\"\n");
+    write_file(dir / "station.yaml", discovery_yaml(dir));
+    const auto link = dir / "tty-p";
+    std::vector<std::string> argv{bin("certlab-sim").string(), "printer", "--pty", "--link", link.string()};
+    argv.insert(argv.end(), sim_options.begin(), sim_options.end());
+    Sim sim{Process::start(argv), "serial:" + link.string()};
+    REQUIRE(sim.process.read_line(5s));
+    Daemon d(dir, "");
+    json r;
+    wait_until(
+        [&] {
+            r = resource(d, sim.address);
+            return r.is_object() && r["claimed"] == false && r["reason"].get<std::string>().find("identif") != std::string::npos;
+        },
+        10s);
+    INFO(d.log());
+    CHECK(d.get("/v1/devices")["devices"].empty());
+    return r;
+}
+
+}  // namespace
+
+TEST_CASE("discovery: an identify answer outside the profile leaves the device unclaimed, with the reason") {
+    TempDir dir;
+    auto r = discover_with_identify(dir, {}, "TM-*");
+    REQUIRE(r.is_object());
+    CHECK(r["claimed"] == false);
+    CHECK(r["reason"].get<std::string>().find("identify answer does not match profile strict-printer") == 0);
+}
+
+TEST_CASE("discovery: a device whose identify probe answers garbage stays unclaimed, with the reason") {
+    TempDir dir;
+    auto r = discover_with_identify(dir, {"--garbage-identify"}, "*");
+    REQUIRE(r.is_object());
+    CHECK(r["claimed"] == false);
+    CHECK(r["reason"].get<std::string>().find("identify probe answered garbage") == 0);
+}
