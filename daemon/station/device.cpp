@@ -108,6 +108,7 @@ void Device::bring_up_failed(std::string_view reason) {
     // An absent device is not a faulty one: failing to reach it does not count
     // toward quarantine. Faults on a link that was up do (see fault()).
     close();
+    if (state_ == DeviceState::quarantined) return;  // a fault during bring-up may have just quarantined it
     set_state(DeviceState::lost, std::string(reason));
 }
 
@@ -134,8 +135,12 @@ sdk::Task<void> Device::bring_up() {
 }
 
 void Device::check_link() {
-    if (state_ == DeviceState::ready && !current_run && open_ && transport_->peer_closed())
-        fault("the device went away while idle (link closed)");
+    // Unplugged while idle is not a fault in use: lost, but not counted toward quarantine.
+    if (state_ == DeviceState::ready && !current_run && open_ && transport_->peer_closed()) {
+        log_->info("link to {} closed while idle", address_);
+        close();
+        set_state(DeviceState::lost, "the device went away while idle (link closed)");
+    }
 }
 
 void Device::close() noexcept {

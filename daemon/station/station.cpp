@@ -253,7 +253,10 @@ sdk::Task<void> Station::supervise(Device& device) {
             }
             next_try = std::chrono::steady_clock::now() + cfg_.reconnect_interval;
         }
-        co_await sleep_for(std::chrono::milliseconds(100));
+        // Short slices: a returning device is retried within a slice, and shutdown
+        // never waits on a supervisor.
+        co_await sleep_for(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(100),
+                                                                          cfg_.reconnect_interval));
     }
 }
 

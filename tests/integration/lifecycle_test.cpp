@@ -86,21 +86,38 @@ TEST_CASE("lifecycle: repeated link faults quarantine a device until it is relea
         REQUIRE(s.process.read_line(5s));
         return s;
     };
-    auto sim = start();
     auto yaml = station_yaml({{"p", "serial:" + link.string(), ""}}, dir / "s.db");
     yaml.replace(yaml.find("  shutdown_grace"), 0, "  quarantine_after: 2\n");
+
+    // Unplugged while idle is not a fault: lost, then ready again, never quarantined.
+    auto sim = start();
     Daemon d(dir, yaml);
     REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
+    for (int i = 0; i < 3; ++i) {
+        sim.process.signal(SIGKILL);
+        REQUIRE(sim.process.wait(5s));
+        REQUIRE_MESSAGE(d.wait_for_state({"p"}, "lost"), d.log());
+        sim = start();
+        REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
+    }
 
-    // Gone while idle (fault 1), back, and gone again before any action went
-    // through (fault 2): a flapping device is quarantined.
-    sim.process.signal(SIGKILL);
-    REQUIRE(sim.process.wait(5s));
-    REQUIRE_MESSAGE(d.wait_for_state({"p"}, "lost"), d.log());
-    sim = start();
-    REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
-    sim.process.signal(SIGKILL);
-    REQUIRE(sim.process.wait(5s));
+    // The link drops mid-run twice, with no action going through in between:
+    // a faulting device is quarantined.
+    for (int i = 0; i < 2; ++i) {
+        sim.process.signal(SIGKILL);
+        REQUIRE(sim.process.wait(5s));
+        std::filesystem::remove(link);
+        sim = Sim{Process::start({bin("certlab-sim").string(), "printer", "--pty", "--link", link.string(),
+                                  "--disconnect-after", i == 0 ? "20" : "1"}),
+                  "serial:" + link.string()};
+        REQUIRE(sim.process.read_line(5s));
+        if (i == 0) {
+            REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
+            auto id = d.start_run("p", "receipt-printer");
+            REQUIRE(id > 0);
+            CHECK(d.wait_for_run(id)["run"]["outcome"] == "error");
+        }
+    }
     REQUIRE_MESSAGE(d.wait_for_state({"p"}, "quarantined"), d.log());
     CHECK(device(d, "p")["state_reason"].get<std::string>().find("2 consecutive link faults") == 0);
 
