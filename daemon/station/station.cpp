@@ -262,11 +262,11 @@ sdk::Task<void> Station::supervise(Device& device) {
 
 std::string Station::identify_mismatch(const Device& device) const {
     if (!discovered_.contains(device.device_id())) return {};
-    const auto& profile = cfg_.profiles.at(device.info().profile);
+    const auto info = device.info();
+    const auto& profile = cfg_.profiles.at(info.profile);
     if (!profile.match || profile.match->identify.empty()) return {};
     std::string why;
-    auto identity = device.info().identity;
-    if (inventory::identify_matches(*profile.match, identity, why)) return {};
+    if (inventory::identify_matches(*profile.match, info.identity, why)) return {};
     return "identify answer does not match profile " + profile.id + ": " + why;
 }
 
@@ -289,9 +289,11 @@ api::StartRunResult Station::start_run(const std::string& device_id, const std::
                                            "' required by suite '" + suite_id + "'"};
     if (dev.current_run)
         return {std::nullopt, 409, "device '" + device_id + "' is busy with run " + std::to_string(*dev.current_run)};
-    if (dev.state() != DeviceState::ready)
+    if (dev.state() != DeviceState::ready) {
+        const auto reason = dev.info().state_reason;
         return {std::nullopt, 409, "device '" + device_id + "' is " + std::string(to_string(dev.state())) +
-                                       (dev.info().state_reason.empty() ? "" : ": " + dev.info().state_reason)};
+                                       (reason.empty() ? "" : ": " + reason)};
+    }
 
     auto active = std::make_unique<ActiveRun>();
     auto& run = active->run;

@@ -70,9 +70,7 @@ TEST_CASE("discovery: an unmatched tty is unclaimed and never written; a suggest
     close(slave);
 
     // Next start, with a printer behind the same port: the saved profile claims it.
-    std::filesystem::remove(link);
-    Sim sim{Process::start({bin("certlab-sim").string(), "printer", "--pty", "--link", link.string()}), address};
-    REQUIRE(sim.process.read_line(5s));
+    auto sim = start_printer_at(link);
     Daemon d(dir, "");
     REQUIRE_MESSAGE(wait_until([&] { return resource(d, address)["claimed"] == true; }, 10s), d.log());
     auto id = resource(d, address)["device"].get<std::string>();
@@ -93,11 +91,7 @@ json discover_with_identify(const TempDir& dir, std::vector<std::string> sim_opt
                "profile: strict-printer\ndriver: escpos\nmatch:\n  kind: serial\n  address: \"serial:" +
                    (dir / "tty-*").string() + "\"\nprobe: escpos.gs_i\nidentify:\n  model: \"" + model_glob + "\"\n");
     write_file(dir / "station.yaml", discovery_yaml(dir));
-    const auto link = dir / "tty-p";
-    std::vector<std::string> argv{bin("certlab-sim").string(), "printer", "--pty", "--link", link.string()};
-    argv.insert(argv.end(), sim_options.begin(), sim_options.end());
-    Sim sim{Process::start(argv), "serial:" + link.string()};
-    REQUIRE(sim.process.read_line(5s));
+    auto sim = start_printer_at(dir / "tty-p", std::move(sim_options));
     Daemon d(dir, "");
     json r;
     wait_until(

@@ -23,6 +23,14 @@ Sim start_printer(Link link, std::vector<std::string> options) {
     return sim;
 }
 
+Sim start_printer_at(const std::filesystem::path& link, std::vector<std::string> options) {
+    std::filesystem::remove(link);
+    options.insert(options.begin(), {"--link", link.string()});
+    auto sim = start_printer(Link::pty, std::move(options));
+    sim.address = "serial:" + link.string();
+    return sim;
+}
+
 std::string station_yaml(const std::vector<DeviceDecl>& devices, const std::filesystem::path& store,
                          const std::filesystem::path& suites) {
     std::string y = "station:\n  id: test-bench\n  reconnect_interval: 200ms\n  shutdown_grace: 3s\n";

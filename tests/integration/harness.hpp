@@ -22,6 +22,9 @@ struct Sim {
 enum class Link { pty, tcp };
 /// Starts `certlab-sim printer` with extra fault options; waits for its ready line.
 Sim start_printer(Link link, std::vector<std::string> options = {});
+/// A pty printer behind a stable symlink (replacing a stale one), as a device
+/// that is plugged back into the same port.
+Sim start_printer_at(const std::filesystem::path& link, std::vector<std::string> options = {});
 
 struct DeviceDecl {
     std::string id;

@@ -46,13 +46,7 @@ TEST_CASE("lifecycle: a TCP printer whose simulator stops is lost, and ready aga
 TEST_CASE("lifecycle: a pty printer pulled mid-run ends the step as device-lost, then comes back") {
     TempDir dir;
     auto link = dir / "printer";
-    auto start = [&] {
-        std::filesystem::remove(link);
-        Sim s{Process::start({bin("certlab-sim").string(), "printer", "--pty", "--link", link.string()}),
-              "serial:" + link.string()};
-        REQUIRE(s.process.read_line(5s));
-        return s;
-    };
+    auto start = [&] { return start_printer_at(link); };
     auto sim = start();
     auto db = dir / "s.db";
     Daemon d(dir, station_yaml({{"p", "serial:" + link.string(), ""}}, db));
@@ -79,13 +73,7 @@ TEST_CASE("lifecycle: a pty printer pulled mid-run ends the step as device-lost,
 TEST_CASE("lifecycle: repeated link faults quarantine a device until it is released") {
     TempDir dir;
     auto link = dir / "printer";
-    auto start = [&] {
-        std::filesystem::remove(link);
-        Sim s{Process::start({bin("certlab-sim").string(), "printer", "--pty", "--link", link.string()}),
-              "serial:" + link.string()};
-        REQUIRE(s.process.read_line(5s));
-        return s;
-    };
+    auto start = [&] { return start_printer_at(link); };
     auto yaml = station_yaml({{"p", "serial:" + link.string(), ""}}, dir / "s.db");
     yaml.replace(yaml.find("  shutdown_grace"), 0, "  quarantine_after: 2\n");
 
@@ -106,11 +94,7 @@ TEST_CASE("lifecycle: repeated link faults quarantine a device until it is relea
     for (int i = 0; i < 2; ++i) {
         sim.process.signal(SIGKILL);
         REQUIRE(sim.process.wait(5s));
-        std::filesystem::remove(link);
-        sim = Sim{Process::start({bin("certlab-sim").string(), "printer", "--pty", "--link", link.string(),
-                                  "--disconnect-after", i == 0 ? "20" : "1"}),
-                  "serial:" + link.string()};
-        REQUIRE(sim.process.read_line(5s));
+        sim = start_printer_at(link, {"--disconnect-after", i == 0 ? "20" : "1"});
         if (i == 0) {
             REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
             auto id = d.start_run("p", "receipt-printer");
