@@ -10,6 +10,7 @@ CERTLAB_PACKAGES=(
   libboost1.81-dev libusb-1.0-0-dev libserialport-dev libspdlog-dev libyaml-cpp-dev
   doctest-dev libsqlite3-dev libssl-dev libsystemd-dev nlohmann-json3-dev libcli11-dev
   sqlite3 python3 procps
+  umockdev libumockdev-dev libavahi-client-dev avahi-daemon avahi-utils dbus-daemon iproute2
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -56,17 +56,24 @@ double engine_run(const std::string& pty, int n, record::Store::Sync sync, const
     io.run();
     up.get();
     io.restart();
-    auto t0 = Clock::now();
-    auto done = boost::asio::co_spawn(io, runner.run(), boost::asio::use_future);
+    // Timed inside the coroutine: io.run() itself may return later, when the
+    // transport's last lazy deadline timer wait ends.
+    double elapsed = 0;
+    auto timed = [&]() -> boost::asio::awaitable<record::Outcome> {
+        const auto t0 = Clock::now();
+        const auto result = co_await runner.run();
+        elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
+        device.close();
+        co_return result;
+    };
+    auto done = boost::asio::co_spawn(io, timed(), boost::asio::use_future);
     io.run();
     auto outcome = done.get();
-    auto elapsed = std::chrono::duration<double>(Clock::now() - t0).count();
     if (outcome != record::Outcome::pass || store->step_count(run.id) != n) {
         std::fprintf(stderr, "engine run did not pass: %s, %lld steps\n", std::string(record::to_string(outcome)).c_str(),
                      static_cast<long long>(store->step_count(run.id)));
         std::exit(1);
     }
-    device.close();
     return elapsed / n;
 }
 

@@ -2,13 +2,18 @@
 // `certlab devices suggest` output, saved as a profile, claims it on the next start.
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -121,4 +126,103 @@ TEST_CASE("discovery: a device whose identify probe answers garbage stays unclai
     REQUIRE(r.is_object());
     CHECK(r["claimed"] == false);
     CHECK(r["reason"].get<std::string>().find("identify probe answered garbage") == 0);
+}
+
+namespace {
+
+/// A loopback TCP service no profile knows: accepts connections and counts every byte
+/// a client sends, which must stay zero.
+class SilentService {
+public:
+    SilentService() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+        REQUIRE(::listen(fd_, 16) == 0);
+        socklen_t len = sizeof a;
+        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~SilentService() {
+        stop_ = true;
+        thread_.join();
+        ::close(fd_);
+    }
+    SilentService(const SilentService&) = delete;
+    SilentService& operator=(const SilentService&) = delete;
+
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] int accepted() const { return accepted_; }
+    [[nodiscard]] std::size_t bytes() const { return bytes_; }
+
+private:
+    void serve() {
+        std::vector<pollfd> fds{{fd_, POLLIN, 0}};
+        while (!stop_) {
+            if (::poll(fds.data(), fds.size(), 20) <= 0) continue;
+            if (fds[0].revents & POLLIN) {
+                int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+                if (c >= 0) {
+                    ++accepted_;
+                    fds.push_back({c, POLLIN, 0});
+                }
+            }
+            for (std::size_t i = 1; i < fds.size();) {
+                if (fds[i].revents == 0) {
+                    ++i;
+                    continue;
+                }
+                char buf[256];
+                const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+                if (n > 0) {
+                    bytes_ += static_cast<std::size_t>(n);
+                    ++i;
+                    continue;
+                }
+                ::close(fds[i].fd);  // the prober hung up (or reset): done with it
+                fds.erase(fds.begin() + static_cast<std::ptrdiff_t>(i));
+            }
+        }
+        for (std::size_t i = 1; i < fds.size(); ++i) ::close(fds[i].fd);
+    }
+
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> accepted_{0};
+    std::atomic<std::size_t> bytes_{0};
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("discovery: an unmatched network service is unclaimed and never sent a byte") {
+    TempDir dir;
+    std::filesystem::create_directory(dir / "profiles");
+    std::filesystem::copy_file(source("lab-config/devices/escpos-generic.yaml"), dir / "profiles" / "escpos-generic.yaml");
+    SilentService service;
+    const auto address = "tcp:127.0.0.1:" + std::to_string(service.port());
+    write_file(dir / "station.yaml",
+               "station:\n  id: disc\n  shutdown_grace: 3s\n"
+               "store:\n  path: " + (dir / "s.db").string() + "\n  sync: normal\n"
+               "profiles: " + (dir / "profiles").string() + "\n"
+               "suites: " + source("lab-config/suites").string() + "\n"
+               "discovery:\n  net:\n    cidrs: [\"127.0.0.1/32\"]\n    ports: [\"" + std::to_string(service.port()) +
+                   "\"]\n    interval: 100ms\n");
+    Daemon d(dir, "");
+    REQUIRE_MESSAGE(wait_until([&] { return !resource(d, address).is_null(); }, 10s), d.log());
+    auto r = resource(d, address);
+    CHECK(r["claimed"] == false);
+    CHECK(r["reason"].get<std::string>().find("no profile") != std::string::npos);
+    CHECK(d.get("/v1/devices")["devices"].empty());
+    // Several sweeps later: probed by connecting only, never sent a byte.
+    REQUIRE(wait_until([&] { return service.accepted() >= 3; }, 10s));
+    CHECK(service.bytes() == 0);
+    const auto listed = cli(d, {"devices", "resources"});
+    CHECK(listed.status == 0);
+    CHECK(listed.out.find(address) != std::string::npos);
 }

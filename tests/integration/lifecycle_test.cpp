@@ -25,19 +25,42 @@ TEST_CASE("lifecycle: a TCP printer whose simulator stops is lost, and ready aga
     TempDir dir;
     auto sim = start_printer(Link::tcp);
     const auto port = port_of(sim.address);
-    Daemon d(dir, station_yaml({{"p", sim.address, ""}}, dir / "s.db"));
+    auto db = dir / "s.db";
+    Daemon d(dir, station_yaml({{"p", sim.address, ""}}, db));
     REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
+    auto restart = [&] {
+        // Listens on the same port again, as a power-cycled device would.
+        auto again = Sim{Process::start({bin("certlab-sim").string(), "printer", "--tcp", std::to_string(port)}),
+                         sim.address};
+        REQUIRE(again.process.read_line(5s));
+        return again;
+    };
 
-    sim.process.signal(SIGTERM);
-    REQUIRE(sim.process.wait(5s));
-    REQUIRE_MESSAGE(d.wait_for_state({"p"}, "lost"), d.log());
-    CHECK(device(d, "p")["state_reason"].get<std::string>().find("went away") != std::string::npos);
-    CHECK(d.start_run("p", "receipt-printer") == -409);
+    SUBCASE("while idle") {
+        sim.process.signal(SIGTERM);
+        REQUIRE(sim.process.wait(5s));
+        REQUIRE_MESSAGE(d.wait_for_state({"p"}, "lost"), d.log());
+        CHECK(device(d, "p")["state_reason"].get<std::string>().find("went away") != std::string::npos);
+        CHECK(d.start_run("p", "receipt-printer") == -409);
+    }
+    SUBCASE("mid-run: the step in flight ends as device-lost") {
+        auto id = d.start_run("p", "receipt-printer");
+        REQUIRE(id > 0);
+        REQUIRE(wait_until([&] { return std::stoi(sql_value(db, "SELECT count(*) FROM step_results")) >= 20; }, 30s));
+        sim.process.signal(SIGKILL);
+        REQUIRE(sim.process.wait(5s));
+        auto run = d.wait_for_run(id, 30s);
+        CHECK(run["run"]["outcome"] == "error");
+        bool lost_step = false;
+        for (const auto& s : run["steps"])
+            if (s["outcome"] == "error" && s["reason"].get<std::string>().find("device-lost") == 0) lost_step = true;
+        CHECK_MESSAGE(lost_step, run.dump(1).substr(0, 3000));
+        REQUIRE_MESSAGE(d.wait_for_state({"p"}, "lost"), d.log());
+    }
 
-    // The restarted simulator listens on the same port, as a power-cycled device would.
-    auto again = Sim{Process::start({bin("certlab-sim").string(), "printer", "--tcp", std::to_string(port)}), sim.address};
-    REQUIRE(again.process.read_line(5s));
+    sim = restart();
     REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
+    CHECK(device(d, "p")["id"] == "p");
     auto id = d.start_run("p", "receipt-printer");
     REQUIRE(id > 0);
     CHECK(d.wait_for_run(id)["run"]["outcome"] == "pass");
