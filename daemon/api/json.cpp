@@ -100,6 +100,8 @@ json run_json(const record::Run& r, record::TimePoint now) {
     json duration = nullptr;
     if (r.ended_at) duration = seconds(*r.ended_at - r.started_at);
     else if (r.status == record::RunStatus::running) duration = seconds(now - r.started_at);
+    json roles = json::object();
+    for (const auto& [role, b] : r.roles) roles[role] = {{"device", b.device_id}, {"driver", b.driver}};
     return {
         {"id", r.id},
         {"device", r.device_id},
@@ -116,6 +118,7 @@ json run_json(const record::Run& r, record::TimePoint now) {
         {"ended_at", optional_time(r.ended_at)},
         {"duration_s", duration},
         {"scenarios_total", r.scenarios_total},
+        {"roles", std::move(roles)},
         {"href", "/v1/runs/" + std::to_string(r.id)},
     };
 }
@@ -178,6 +181,7 @@ json step_json(const record::StepResult& s) {
         {"index", s.index},
         {"kind", s.kind},
         {"action", s.action},
+        {"role", s.role},
         {"args", values_json(s.args)},
         {"values", values_json(s.values)},
         {"outcome", std::string(record::to_string(s.outcome))},

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cctype>
+#include <fnmatch.h>
+#include <iterator>
 #include <set>
 
 #include "config/yaml_util.hpp"
@@ -86,7 +88,45 @@ void load_profiles_from(StationConfig& cfg, const fs::path& dir, const YamlFile&
     }
 }
 
+/// `wiring:` maps a device under test (id or glob of ids) to the devices in its
+/// other roles, which must be declared in `devices:` (a power supply or a scanner on
+/// the bench is cabled, not discovered). Exact ids are listed before globs.
+void read_wiring(StationConfig& cfg, const YamlFile& f, const YAML::Node& wiring) {
+    if (!wiring || wiring.IsNull()) return;
+    f.require_map(wiring, "wiring");
+    std::vector<Wiring> exact, globs;
+    for (const auto& entry : wiring) {
+        Wiring w;
+        w.dut = entry.first.as<std::string>();
+        w.where = f.where(entry.first);
+        const bool glob = w.dut.find_first_of("*?[") != std::string::npos;
+        if (!glob && !valid_id(w.dut))
+            f.fail(entry.first, "wiring: expected a device id or a glob of ids, got '" + w.dut + "'");
+        f.require_map(entry.second, "wiring of " + w.dut);
+        for (const auto& kv : entry.second) {
+            const auto role = kv.first.as<std::string>();
+            if (role == "dut") f.fail(kv.first, "wiring: 'dut' is the device under test itself");
+            const auto target = f.scalar(kv.second, "wiring " + w.dut + "." + role);
+            const bool declared = std::any_of(cfg.devices.begin(), cfg.devices.end(),
+                                              [&](const DeviceConfig& d) { return d.id == target; });
+            if (!declared)
+                f.fail(kv.second, "wiring: " + role + ": expected a device declared in 'devices:', got '" + target + "'");
+            if (target == w.dut) f.fail(kv.second, "wiring: " + role + ": a device cannot be wired to itself");
+            w.roles[role] = target;
+        }
+        (glob ? globs : exact).push_back(std::move(w));
+    }
+    cfg.wiring = std::move(exact);
+    cfg.wiring.insert(cfg.wiring.end(), std::make_move_iterator(globs.begin()), std::make_move_iterator(globs.end()));
+}
+
 }  // namespace
+
+const Wiring* find_wiring(const StationConfig& cfg, const std::string& device_id) {
+    for (const auto& w : cfg.wiring)
+        if (w.dut == device_id || fnmatch(w.dut.c_str(), device_id.c_str(), 0) == 0) return &w;
+    return nullptr;
+}
 
 DeviceProfile load_profile(const fs::path& file) {
     auto f = YamlFile::load(file);
@@ -123,7 +163,7 @@ DeviceProfile load_profile(const fs::path& file) {
 StationConfig load_station_config(const fs::path& file) {
     auto f = YamlFile::load(file);
     const auto& root = f.root();
-    f.check_keys(root, {"station", "store", "api", "log", "profiles", "suites", "devices", "discovery"},
+    f.check_keys(root, {"station", "store", "api", "log", "profiles", "suites", "devices", "wiring", "discovery"},
                  "station config");
     StationConfig cfg;
     cfg.file = fs::absolute(file);
@@ -222,6 +262,7 @@ StationConfig load_station_config(const fs::path& file) {
             cfg.devices.push_back(std::move(dc));
         }
     }
+    read_wiring(cfg, f, root["wiring"]);
     return cfg;
 }
 

@@ -62,6 +62,14 @@ struct DiscoveryConfig {
     std::string where;                       ///< file:line:column of `discovery:`
 };
 
+/// Which devices fill a suite's other roles when a device is under test
+/// (station.yaml `wiring:`): the bench's cabling, e.g. printer-1's outlet on psu-1.
+struct Wiring {
+    std::string dut;                          ///< device id, or a glob of ids (discovered devices)
+    std::map<std::string, std::string> roles; ///< role -> declared device id
+    std::string where;                        ///< file:line:column of the entry
+};
+
 struct StationConfig {
     std::filesystem::path file;
     std::string station_id = "station";
@@ -77,12 +85,17 @@ struct StationConfig {
     std::vector<std::filesystem::path> suite_dirs;
     std::map<std::string, DeviceProfile> profiles;
     std::vector<DeviceConfig> devices;
+    std::vector<Wiring> wiring;          ///< exact ids first, then globs in file order
     DiscoveryConfig discovery;
 };
 
 /// Loads station.yaml and every profile under its profile directories. Throws
 /// sdk::ConfigError("file:line:column: what was expected") on the first problem.
 StationConfig load_station_config(const std::filesystem::path& file);
+
+/// The wiring entry for a device under test: its exact id first, then the first glob
+/// that matches; nullptr when it has none.
+[[nodiscard]] const Wiring* find_wiring(const StationConfig& cfg, const std::string& device_id);
 
 /// Loads one profile file (also used by `certlabd --check-config`).
 DeviceProfile load_profile(const std::filesystem::path& file);

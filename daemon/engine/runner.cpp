@@ -6,6 +6,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
 #include "engine/check.hpp"
 #include "record/store.hpp"
 #include "sdk/error.hpp"
@@ -114,10 +116,18 @@ std::string run_summary(const RunControl& control, int passed, std::size_t total
 
 }  // namespace
 
+Runner::Runner(record::Store& store, RoleLinks links, const Suite& suite, record::Run& run,
+               RunControl& control, RunObserver observer)
+    : store_(store), links_(std::move(links)), suite_(suite), run_(run), control_(control),
+      observer_(std::move(observer)) {
+    for (const auto& [role, caps] : suite_.roles)
+        if (!links_.contains(role) || !links_.at(role))
+            throw std::invalid_argument("run of suite " + suite_.id + ": no device for role " + role);
+}
+
 Runner::Runner(record::Store& store, DeviceLink& device, const Suite& suite, record::Run& run,
                RunControl& control, RunObserver observer)
-    : store_(store), device_(device), suite_(suite), run_(run), control_(control),
-      observer_(std::move(observer)) {}
+    : Runner(store, RoleLinks{{"dut", &device}}, suite, run, control, std::move(observer)) {}
 
 sdk::Task<record::StepResult> Runner::execute(const Scenario& sc, const Step& step, int iteration,
                                               int index, std::chrono::microseconds budget) {
@@ -129,6 +139,7 @@ sdk::Task<record::StepResult> Runner::execute(const Scenario& sc, const Step& st
     // temporary twice (double free). Plain statements instead.
     r.kind = step.describe_kind();
     if (step.kind == Step::Kind::call) r.action = step.action->qualified();
+    r.role = step.role;
     r.args = step.args;
     r.started_at = std::chrono::system_clock::now();
     const auto t0 = Clock::now();
@@ -155,8 +166,9 @@ sdk::Task<record::StepResult> Runner::execute(const Scenario& sc, const Step& st
         co_return r;
     }
 
+    DeviceLink& device = *links_.at(step.role);  // every role is bound (constructor)
     try {
-        co_await device_.ensure_open();
+        co_await device.ensure_open();
     } catch (const std::exception& e) {
         r.outcome = Outcome::error;
         r.reason = std::string("device unavailable: ") + e.what();
@@ -168,9 +180,9 @@ sdk::Task<record::StepResult> Runner::execute(const Scenario& sc, const Step& st
     CallResult call;
     bool timed_out = false;
     {
-        TranscriptTap tap(device_.stream(), r.transcript);
+        TranscriptTap tap(device.stream(), r.transcript);
         asio::steady_timer timer(co_await asio::this_coro::executor, timeout);
-        auto call_op = guarded_invoke(device_.driver(), *step.action, step.args);
+        auto call_op = guarded_invoke(device.driver(), *step.action, step.args);
         auto timer_op = timer.async_wait(asio::use_awaitable);
         auto either = std::move(call_op) || std::move(timer_op);
         auto first = co_await std::move(either);
@@ -180,11 +192,11 @@ sdk::Task<record::StepResult> Runner::execute(const Scenario& sc, const Step& st
     if (timed_out) {
         r.outcome = Outcome::timeout;
         r.reason = timeout_reason(sc, step, budget);
-        device_.stream().discard_input();
+        device.stream().discard_input();
     } else if (call.error) {
-        classify(call.error, r, device_);
+        classify(call.error, r, device);
     } else {
-        device_.link_ok();
+        device.link_ok();
         r.values = std::move(call.values);
         for (const auto& check : step.checks) {
             auto c = evaluate(check, r.values);

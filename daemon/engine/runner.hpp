@@ -1,5 +1,5 @@
-// Runs one suite on one device: every step's result is committed to the store
-// before the next step starts. One coroutine per run; runs on different devices
+// Runs one suite on the device under test (and the devices in the suite's other
+// roles): every step's result is committed to the store before the next step starts. One coroutine per run; runs on different devices
 // interleave on the station's executor.
 #pragma once
 
@@ -34,9 +34,16 @@ struct RunObserver {
     std::function<void(const record::ScenarioResult&)> on_scenario;
 };
 
+/// The devices of one run by role; "dut" is always there.
+using RoleLinks = std::map<std::string, DeviceLink*, std::less<>>;
+
 class Runner {
 public:
     /// `run` must already be in the store (Store::begin_run) with status queued.
+    /// `links` holds a device for every role of the suite.
+    Runner(record::Store& store, RoleLinks links, const Suite& suite, record::Run& run,
+           RunControl& control, RunObserver observer = {});
+    /// A suite on the device under test alone.
     Runner(record::Store& store, DeviceLink& device, const Suite& suite, record::Run& run,
            RunControl& control, RunObserver observer = {});
 
@@ -50,7 +57,7 @@ private:
                                           int index, std::chrono::microseconds budget);
 
     record::Store& store_;
-    DeviceLink& device_;
+    RoleLinks links_;
     const Suite& suite_;
     record::Run& run_;
     RunControl& control_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "config/yaml_util.hpp"
@@ -145,8 +146,16 @@ sdk::Args read_args(const YamlFile& f, const YAML::Node& n, const sdk::ActionSpe
     return args;
 }
 
+using Roles = std::map<std::string, std::vector<std::string>>;
+
+std::string role_names(const Roles& roles) {
+    std::string names;
+    for (const auto& [name, caps] : roles) names += (names.empty() ? "" : ", ") + name;
+    return names;
+}
+
 Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds step_timeout,
-               const std::map<std::string, const sdk::ActionSpec*>& saved) {
+               const std::map<std::string, const sdk::ActionSpec*>& saved, const Roles& roles) {
     Step s;
     s.where = f.where(n);
     f.require_map(n, "step");
@@ -157,7 +166,7 @@ Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds
         if (!d) f.fail(n["wait"], "wait: expected a duration such as 500ms");
         s.wait = *d;
     } else if (n["call"]) {
-        f.check_keys(n, {"call", "args", "expect", "measure", "timeout", "save", "when"}, "call step");
+        f.check_keys(n, {"call", "role", "args", "expect", "measure", "timeout", "save", "when"}, "call step");
         auto name = f.scalar(n["call"], "call");
         s.action = sdk::find_action(name);
         if (!s.action) {
@@ -165,6 +174,18 @@ Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds
             for (const auto& c : sdk::capability_catalog())
                 for (const auto& a : c.actions) known += (known.empty() ? "" : ", ") + a.qualified();
             f.fail(n["call"], "call: unknown action '" + name + "' (expected one of: " + known + ")");
+        }
+        s.role = f.get_string(n, "role", "call step", "dut");
+        auto role = roles.find(s.role);
+        if (role == roles.end())
+            f.fail(n["role"], "role: unknown role '" + s.role + "' (the suite declares: " + role_names(roles) + ")");
+        if (std::find(role->second.begin(), role->second.end(), s.action->capability) == role->second.end()) {
+            const auto where = n["role"] ? n["role"] : n["call"];
+            if (s.role == "dut")
+                f.fail(where, "call " + s.action->qualified() + ": capability '" + s.action->capability +
+                                  "' is not in the suite's 'requires' list");
+            f.fail(where, "call " + s.action->qualified() + ": capability '" + s.action->capability +
+                              "' is not among role " + s.role + "'s capabilities");
         }
         s.args = read_args(f, n["args"], *s.action);
         if (auto e = n["expect"]) {
@@ -199,7 +220,8 @@ Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds
     return s;
 }
 
-Scenario read_scenario(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds step_timeout) {
+Scenario read_scenario(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds step_timeout,
+                       const Roles& roles) {
     f.check_keys(n, {"id", "title", "description", "steps", "iterations", "interval", "max_failures", "timeout"},
                  "scenario");
     Scenario sc;
@@ -217,7 +239,7 @@ Scenario read_scenario(const YamlFile& f, const YAML::Node& n, std::chrono::micr
     if (steps.size() == 0) f.fail(steps, "steps: expected at least one step");
     std::map<std::string, const sdk::ActionSpec*> saved;
     for (const auto& st : steps) {
-        sc.steps.push_back(read_step(f, st, step_timeout, saved));
+        sc.steps.push_back(read_step(f, st, step_timeout, saved, roles));
         const auto& s = sc.steps.back();
         if (!s.save.empty()) saved[s.save] = s.action;
     }
@@ -226,7 +248,7 @@ Scenario read_scenario(const YamlFile& f, const YAML::Node& n, std::chrono::micr
 
 Suite read_suite(const YamlFile& f) {
     const auto& root = f.root();
-    f.check_keys(root, {"suite", "title", "version", "description", "requires", "permissions",
+    f.check_keys(root, {"suite", "title", "version", "description", "requires", "roles", "permissions",
                         "defaults", "scenarios"},
                  "suite");
     Suite s;
@@ -241,6 +263,25 @@ Suite read_suite(const YamlFile& f) {
         if (!sdk::find_capability(s.requires_capabilities[i]))
             f.fail(root["requires"].IsSequence() ? root["requires"][i] : root["requires"],
                    "requires: unknown capability '" + s.requires_capabilities[i] + "'");
+    s.roles["dut"] = s.requires_capabilities;
+    if (auto roles = root["roles"]) {
+        f.require_map(roles, "roles");
+        static const std::regex name_re("[a-z][a-z0-9_]{0,31}");
+        for (const auto& kv : roles) {
+            const auto name = kv.first.as<std::string>();
+            if (!std::regex_match(name, name_re))
+                f.fail(kv.first, "roles: expected a role name of lower-case letters, digits and _, got '" + name + "'");
+            if (name == "dut")
+                f.fail(kv.first, "roles: 'dut' is the device under test; its capabilities are the suite's 'requires'");
+            auto caps = f.get_string_list(roles, name);
+            for (std::size_t i = 0; i < caps.size(); ++i)
+                if (!sdk::find_capability(caps[i]))
+                    f.fail(kv.second.IsSequence() ? kv.second[i] : kv.second,
+                           "roles: " + name + ": unknown capability '" + caps[i] + "'");
+            if (caps.empty()) f.fail(kv.second, "roles: " + name + ": expected a list of capabilities");
+            s.roles[name] = std::move(caps);
+        }
+    }
     s.permissions = f.get_string_list(root, "permissions");
     std::chrono::microseconds step_timeout = default_step_timeout;
     if (auto d = root["defaults"]) {
@@ -252,16 +293,9 @@ Suite read_suite(const YamlFile& f) {
     f.require_seq(scenarios, "scenarios");
     std::set<std::string> ids;
     for (const auto& n : scenarios) {
-        s.scenarios.push_back(read_scenario(f, n, step_timeout));
+        s.scenarios.push_back(read_scenario(f, n, step_timeout, s.roles));
         const auto& sc = s.scenarios.back();
         if (!ids.insert(sc.id).second) f.fail(n["id"], "id: scenario '" + sc.id + "' appears twice");
-        for (const auto& st : sc.steps)
-            if (st.action &&
-                std::find(s.requires_capabilities.begin(), s.requires_capabilities.end(),
-                          st.action->capability) == s.requires_capabilities.end())
-                throw sdk::ConfigError(st.where + ": call " + st.action->qualified() +
-                                       ": capability '" + st.action->capability +
-                                       "' is not in the suite's 'requires' list");
     }
     return s;
 }

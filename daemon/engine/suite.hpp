@@ -41,6 +41,7 @@ struct Step {
     enum class Kind { call, wait };
     Kind kind = Kind::call;
     const sdk::ActionSpec* action = nullptr;  ///< call: from the catalog
+    std::string role = "dut";                 ///< call: which of the run's devices
     sdk::Args args;
     std::vector<Check> checks;   ///< expect and measure, in file order
     std::vector<Condition> when;
@@ -72,7 +73,11 @@ struct Suite {
     std::string description;
     std::string file;
     std::string hash;    ///< sha256 of the file text (provenance)
-    std::vector<std::string> requires_capabilities;
+    std::vector<std::string> requires_capabilities;  ///< of the device under test
+    /// Role → capabilities its device must have. Always holds "dut" (with
+    /// requires_capabilities); other roles (a psu, a scanner) are filled from the
+    /// station's wiring of the device under test.
+    std::map<std::string, std::vector<std::string>> roles;
     std::vector<std::string> permissions;  ///< API permissions whose certification needs it
     std::vector<Scenario> scenarios;
 };

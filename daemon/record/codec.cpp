@@ -129,6 +129,21 @@ sdk::Values values_from_json(std::string_view text) {
     return out;
 }
 
+std::string roles_to_json(const std::map<std::string, RoleBinding>& roles) {
+    json j = json::object();
+    for (const auto& [role, b] : roles) j[role] = {{"device", b.device_id}, {"driver", b.driver}};
+    return j.dump();
+}
+
+std::map<std::string, RoleBinding> roles_from_json(std::string_view text) {
+    json j = json::parse(text);
+    if (!j.is_object()) bad("roles are not a JSON object");
+    std::map<std::string, RoleBinding> out;
+    for (const auto& [role, b] : j.items())
+        out[role] = RoleBinding{b.at("device").get<std::string>(), b.at("driver").get<std::string>()};
+    return out;
+}
+
 std::string transcript_to_json(const sdk::Transcript& transcript) {
     json list = json::array();
     for (const auto& e : transcript.entries()) {

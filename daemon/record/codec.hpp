@@ -3,9 +3,11 @@
 // Private to record/; the formats are described in codec.cpp.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 
+#include "record/model.hpp"
 #include "sdk/transcript.hpp"
 #include "sdk/value.hpp"
 
@@ -14,6 +16,11 @@ namespace certlab::record::codec {
 [[nodiscard]] std::string values_to_json(const sdk::Values& values);
 /// Throws std::runtime_error on text values_to_json did not write.
 [[nodiscard]] sdk::Values values_from_json(std::string_view json);
+
+/// A run's role bindings as {"psu": {"device": "psu-1", "driver": "scpi 1.0"}}.
+[[nodiscard]] std::string roles_to_json(const std::map<std::string, RoleBinding>& roles);
+/// Throws std::runtime_error on text roles_to_json did not write.
+[[nodiscard]] std::map<std::string, RoleBinding> roles_from_json(std::string_view json);
 
 [[nodiscard]] std::string transcript_to_json(const sdk::Transcript& transcript);
 /// Throws std::runtime_error on text transcript_to_json did not write.

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,13 @@ enum class RunStatus { queued, running, completed, aborted, interrupted };
 [[nodiscard]] std::string format_time(TimePoint t);
 [[nodiscard]] std::optional<TimePoint> parse_time(std::string_view s);
 
+/// The device that filled one of a run's roles.
+struct RoleBinding {
+    std::string device_id;
+    std::string driver;  ///< name and version
+    bool operator==(const RoleBinding&) const = default;
+};
+
 struct Run {
     std::int64_t id = 0;
     std::string device_id;
@@ -50,6 +58,9 @@ struct Run {
     TimePoint started_at{};
     std::optional<TimePoint> ended_at;
     int scenarios_total = 0;      ///< scenarios the suite has
+    /// Devices in the suite's other roles: role -> {device id, driver}; empty when
+    /// the run uses the device under test only.
+    std::map<std::string, RoleBinding> roles;
 };
 
 struct ScenarioResult {
@@ -84,6 +95,7 @@ struct StepResult {
     int index = 0;                ///< 0-based step index within the scenario
     std::string kind;             ///< call, wait, ...
     std::string action;           ///< capability.action for calls
+    std::string role = "dut";     ///< the run's device it ran on (see Run::roles)
     sdk::Args args;
     sdk::Values values;
     Outcome outcome = Outcome::pass;

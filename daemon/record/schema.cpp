@@ -96,8 +96,17 @@ CREATE TABLE measurements (
 CREATE INDEX measurements_by_step ON measurements (step_result_id, id);
 )sql";
 
-constexpr std::array<Migration, 1> all{{
+// Version 2: runs over several devices. A suite's roles (the device under test plus,
+// say, the power supply that cycles it) are bound to devices when the run starts;
+// the run keeps that binding and each step the role it ran on.
+constexpr std::string_view v2 = R"sql(
+ALTER TABLE runs ADD COLUMN roles TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE step_results ADD COLUMN role TEXT NOT NULL DEFAULT 'dut';
+)sql";
+
+constexpr std::array<Migration, 2> all{{
     {1, v1},
+    {2, v2},
 }};
 static_assert(all.size() == Store::schema_version,
               "append a migration for every schema version");

@@ -49,7 +49,8 @@ Store::Statements::Statements(sqlite3* db)
       insert_run(db,
                  "INSERT INTO runs (device_id, suite_id, suite_title, suite_hash, driver, "
                  "station_id, certlab_version, status, outcome, reason, started_at, ended_at, "
-                 "scenarios_total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+                 "scenarios_total, roles) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
       update_run_status(db, "UPDATE runs SET status = ?2 WHERE id = ?1"),
       end_run(db,
               "UPDATE runs SET status = ?2, outcome = ?3, reason = ?4, ended_at = ?5 "
@@ -67,8 +68,8 @@ Store::Statements::Statements(sqlite3* db)
       insert_step(db,
                   "INSERT INTO step_results (run_id, scenario_result_id, seq, iteration, "
                   "step_index, kind, action, args, \"values\", outcome, reason, started_at, "
-                  "duration_us, transcript) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+                  "duration_us, transcript, role) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
       insert_measurement(db,
                          "INSERT INTO measurements (step_result_id, name, value, unit, low, "
                          "high, within) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
@@ -185,7 +186,7 @@ void Store::begin_run(Run& run) {
     q.bind(10, run.reason).bind(11, format_time(run.started_at));
     if (run.ended_at) q.bind(12, format_time(*run.ended_at));
     else q.bind_null(12);
-    q.bind(13, run.scenarios_total);
+    q.bind(13, run.scenarios_total).bind(14, codec::roles_to_json(run.roles));
     q.run(what);
     run.id = sqlite3_last_insert_rowid(db_);
 }
@@ -264,6 +265,7 @@ void Store::commit_step(StepResult& step) {
         q.bind(4, step.iteration).bind(5, step.index).bind(6, step.kind).bind(7, step.action);
         q.bind(8, args).bind(9, values).bind(10, to_string(step.outcome)).bind(11, step.reason);
         q.bind(12, format_time(step.started_at)).bind(13, step.duration_us).bind(14, transcript);
+        q.bind(15, step.role);
         q.run(what);
     }
     const std::int64_t id = sqlite3_last_insert_rowid(db_);

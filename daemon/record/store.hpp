@@ -44,7 +44,7 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;
     [[nodiscard]] int version() const;
 
     /// Marks every run left `running` or `queued` by a previous process as

@@ -56,6 +56,11 @@ Run read_run(const Query& q) {
     r.started_at = time_at(q, 11, where);
     r.ended_at = opt_time_at(q, 12, where);
     r.scenarios_total = q.integer(13);
+    try {
+        r.roles = codec::roles_from_json(q.text(14));
+    } catch (const std::exception& e) {
+        throw StoreError(where + ": roles: " + e.what());
+    }
     return r;
 }
 
@@ -100,6 +105,7 @@ StepResult read_step(const Query& q, sql::Stmt& measurements) {
     s.reason = q.text(11);
     s.started_at = time_at(q, 12, where);
     s.duration_us = q.int64(13);
+    s.role = q.text(15);
 
     // A second statement while the step query is mid-result: fine in SQLite, and
     // the measurements index makes it one seek per step.

@@ -15,13 +15,13 @@ namespace certlab::record {
 // Column lists, in the order the row readers in store_read.cpp expect them.
 inline constexpr std::string_view run_columns =
     "id, device_id, suite_id, suite_title, suite_hash, driver, station_id, certlab_version, "
-    "status, outcome, reason, started_at, ended_at, scenarios_total";
+    "status, outcome, reason, started_at, ended_at, scenarios_total, roles";
 inline constexpr std::string_view scenario_columns =
     "id, run_id, scenario_id, title, outcome, reason, iterations, iterations_planned, "
     "passed_iterations, started_at, ended_at";
 inline constexpr std::string_view step_columns =
     "id, run_id, scenario_result_id, seq, iteration, step_index, kind, action, args, "
-    "\"values\", outcome, reason, started_at, duration_us, transcript";
+    "\"values\", outcome, reason, started_at, duration_us, transcript, role";
 
 struct Store::Statements {
     explicit Statements(sqlite3* db);

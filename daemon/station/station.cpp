@@ -276,6 +276,25 @@ const engine::Suite* Station::find_suite(std::string_view id) const {
     return nullptr;
 }
 
+std::optional<api::StartRunResult> Station::refuse_role(const Device& dev, const std::string& role,
+                                                        const engine::Suite& suite) const {
+    std::string who = "device '" + dev.device_id() + "'";
+    if (role != "dut") who += " (role " + role + ")";
+    for (const auto& cap : suite.roles.at(role))
+        if (!dev.has_capability(cap))
+            return api::StartRunResult{std::nullopt, 422,
+                                       who + " lacks capability '" + cap + "' required by suite '" + suite.id + "'"};
+    if (dev.current_run)
+        return api::StartRunResult{std::nullopt, 409, who + " is busy with run " + std::to_string(*dev.current_run)};
+    if (dev.state() != DeviceState::ready) {
+        const auto reason = dev.info().state_reason;
+        std::string message = who + " is " + std::string(to_string(dev.state()));
+        if (!reason.empty()) message += ": " + reason;
+        return api::StartRunResult{std::nullopt, 409, message};
+    }
+    return std::nullopt;
+}
+
 api::StartRunResult Station::start_run(const std::string& device_id, const std::string& suite_id) {
     if (stopping_) return {std::nullopt, 503, "station is shutting down"};
     auto it = devices_.find(device_id);
@@ -283,17 +302,25 @@ api::StartRunResult Station::start_run(const std::string& device_id, const std::
     const auto* suite = find_suite(suite_id);
     if (!suite) return {std::nullopt, 404, "no suite '" + suite_id + "'"};
     auto& dev = *it->second;
-    for (const auto& cap : suite->requires_capabilities)
-        if (!dev.has_capability(cap))
-            return {std::nullopt, 422, "device '" + device_id + "' lacks capability '" + cap +
-                                           "' required by suite '" + suite_id + "'"};
-    if (dev.current_run)
-        return {std::nullopt, 409, "device '" + device_id + "' is busy with run " + std::to_string(*dev.current_run)};
-    if (dev.state() != DeviceState::ready) {
-        const auto reason = dev.info().state_reason;
-        return {std::nullopt, 409, "device '" + device_id + "' is " + std::string(to_string(dev.state())) +
-                                       (reason.empty() ? "" : ": " + reason)};
+
+    // Bind every role of the suite to a device: the dut, and the others through the
+    // station's wiring of the dut. All must be ready; all turn busy together.
+    std::map<std::string, Device*> bound{{"dut", &dev}};
+    const auto* wiring = config::find_wiring(cfg_, device_id);
+    for (const auto& [role, caps] : suite->roles) {
+        if (role == "dut") continue;
+        if (!wiring || !wiring->roles.contains(role))
+            return {std::nullopt, 422, "suite '" + suite_id + "' needs a device in role " + role +
+                                           "; station.yaml has no wiring of '" + device_id + "' for it"};
+        const auto& target = wiring->roles.at(role);
+        auto found = devices_.find(target);
+        if (found == devices_.end()) return {std::nullopt, 422, "role " + role + ": no device '" + target + "'"};
+        if (found->second.get() == &dev)
+            return {std::nullopt, 422, "role " + role + ": '" + device_id + "' is the device under test"};
+        bound[role] = found->second.get();
     }
+    for (const auto& [role, d] : bound)
+        if (auto refused = refuse_role(*d, role, *suite)) return *refused;
 
     auto active = std::make_unique<ActiveRun>();
     auto& run = active->run;
@@ -307,25 +334,32 @@ api::StartRunResult Station::start_run(const std::string& device_id, const std::
     run.status = record::RunStatus::queued;
     run.started_at = std::chrono::system_clock::now();
     run.scenarios_total = static_cast<int>(suite->scenarios.size());
+    for (const auto& [role, d] : bound)
+        if (role != "dut") run.roles[role] = record::RoleBinding{d->device_id(), d->driver_name()};
     store_->begin_run(run);
     const auto id = run.id;
-    dev.current_run = id;
-    dev.set_state(DeviceState::busy);
+    for (const auto& [role, d] : bound) {
+        d->current_run = id;
+        d->set_state(DeviceState::busy);
+    }
+    active->devices = std::move(bound);
     active_.emplace(id, std::move(active));
-    spawn(io_, execute(id, dev, *suite), "run " + std::to_string(id));
+    spawn(io_, execute(id, *suite), "run " + std::to_string(id));
     spdlog::info("run {} queued: suite {} on device {}", id, suite_id, device_id);
     return {id, 202, {}};
 }
 
-sdk::Task<void> Station::execute(std::int64_t run_id, Device& device, const engine::Suite& suite) {
+sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite) {
     auto& active = *active_.at(run_id);
+    engine::RoleLinks links;
+    for (const auto& [role, d] : active.devices) links[role] = d;
     engine::RunObserver observer;
     observer.on_scenario = [&](const record::ScenarioResult& s) {
         spdlog::info("run {} {} {}: {}{}{}", run_id, s.scenario_id, s.title,
                      record::to_string(*s.outcome), s.reason.empty() ? "" : " - ", s.reason);
     };
-    active.runner = std::make_unique<engine::Runner>(*store_, device, suite, active.run, active.control,
-                                                     std::move(observer));
+    active.runner = std::make_unique<engine::Runner>(*store_, std::move(links), suite, active.run,
+                                                     active.control, std::move(observer));
     try {
         auto outcome = co_await active.runner->run();
         spdlog::info("run {} {}: {} ({})", run_id, record::to_string(active.run.status),
@@ -339,8 +373,10 @@ sdk::Task<void> Station::execute(std::int64_t run_id, Device& device, const engi
             spdlog::error("run {} could not be closed in the store: {}", run_id, e2.what());
         }
     }
-    device.current_run.reset();
-    if (device.state() == DeviceState::busy) device.set_state(DeviceState::ready);
+    for (const auto& [role, d] : active.devices) {
+        d->current_run.reset();
+        if (d->state() == DeviceState::busy) d->set_state(DeviceState::ready);
+    }
     active_.erase(run_id);
 }
 

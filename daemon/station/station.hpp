@@ -65,10 +65,14 @@ private:
         record::Run run;
         engine::RunControl control;
         std::unique_ptr<engine::Runner> runner;
+        std::map<std::string, Device*> devices;  ///< by role, "dut" included: all busy with it
     };
 
     sdk::Task<void> supervise(Device& device);
-    sdk::Task<void> execute(std::int64_t run_id, Device& device, const engine::Suite& suite);
+    sdk::Task<void> execute(std::int64_t run_id, const engine::Suite& suite);
+    /// Refusal (status, message) when `dev` cannot take `role` in a run of `suite` now.
+    [[nodiscard]] std::optional<api::StartRunResult> refuse_role(const Device& dev, const std::string& role,
+                                                                const engine::Suite& suite) const;
     sdk::Task<void> drain(std::function<void()> done);
     [[nodiscard]] const engine::Suite* find_suite(std::string_view id) const;
     Device& add_device(const config::DeviceConfig& dc);

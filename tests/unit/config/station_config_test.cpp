@@ -81,3 +81,29 @@ TEST_CASE("config: profiles are validated against the driver registry") {
     test::write_file(dir / "p" / "b.yaml", "profile: a\ndriver: escpos\n");
     CHECK(load_error(dir, "profiles: p\n").find("profile 'a' is already defined") != std::string::npos);
 }
+
+TEST_CASE("config: wiring binds a device under test's roles to declared devices") {
+    test::TempDir dir;
+    auto file = (dir / "station.yaml").string();
+    const std::string devices = "devices:\n  - id: p1\n    profile: escpos-generic\n    address: tcp:127.0.0.1:9\n"
+                                "  - id: p2\n    profile: escpos-generic\n    address: tcp:127.0.0.1:10\n";
+    test::write_file(dir / "station.yaml", with_profiles(devices + "wiring:\n  \"bench-*\":\n    drawer: p1\n"
+                                                                   "  p1:\n    drawer: p2\n"));
+    auto cfg = config::load_station_config(dir / "station.yaml");
+    REQUIRE(cfg.wiring.size() == 2);
+    CHECK(cfg.wiring[0].dut == "p1");  // exact ids before globs
+    const auto* w = config::find_wiring(cfg, "bench-printer-SIM7");
+    REQUIRE(w);
+    CHECK(w->roles.at("drawer") == "p1");
+    CHECK(config::find_wiring(cfg, "p1")->roles.at("drawer") == "p2");
+    CHECK(config::find_wiring(cfg, "p2") == nullptr);
+
+    CHECK(load_error(dir, with_profiles(devices + "wiring:\n  p1:\n    psu: psu-9\n")) ==
+          file + ":13:10: wiring: psu: expected a device declared in 'devices:', got 'psu-9'");
+    CHECK(load_error(dir, with_profiles(devices + "wiring:\n  p1:\n    drawer: p1\n")) ==
+          file + ":13:13: wiring: drawer: a device cannot be wired to itself");
+    CHECK(load_error(dir, with_profiles(devices + "wiring:\n  p1:\n    dut: p2\n")) ==
+          file + ":13:5: wiring: 'dut' is the device under test itself");
+    CHECK(load_error(dir, with_profiles(devices + "wiring:\n  \"bench 3\":\n    drawer: p2\n"))
+              .find(":12:3: wiring: expected a device id or a glob of ids") != std::string::npos);
+}

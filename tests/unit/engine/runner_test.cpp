@@ -215,3 +215,51 @@ TEST_CASE("runner: when-guards skip steps by saved values") {
     CHECK(d->steps[2].outcome == record::Outcome::pass);
     CHECK(f.link.driver_.calls == 2);
 }
+
+TEST_CASE("runner: a step runs on the device of its role, and the store keeps the role") {
+    test::TempDir dir;
+    auto store = record::Store::open(dir / "r.db", {record::Store::Sync::normal});
+    Link dut, drawer;
+    drawer.id = "drawer-1";
+    auto suite = engine::parse_suite("suite: t\ntitle: T\nrequires: [printer]\nroles:\n  drawer: [cash_drawer]\n"
+                                     "scenarios:\n  - id: R-1\n    title: r\n    steps:\n"
+                                     "      - call: printer.status\n        expect: { online: true }\n"
+                                     "      - call: cash_drawer.open\n        role: drawer\n"
+                                     "        expect: { accepted: true }\n"
+                                     "      - call: cash_drawer.status\n        role: drawer\n",
+                                     "t.yaml");
+    dut.driver_.script.push_back(values({{"online", true}}));
+    drawer.driver_.script.push_back(values({{"accepted", true}}));
+    drawer.driver_.script.push_back(throws(sdk::TransportError(sdk::TransportError::Kind::closed, "unplugged")));
+    record::Run run;
+    run.device_id = "dev";
+    run.suite_id = "t";
+    run.started_at = std::chrono::system_clock::now();
+    run.roles["drawer"] = record::RoleBinding{"drawer-1", "scripted 1"};
+    store->begin_run(run);
+    engine::RunControl control;
+
+    SUBCASE("every role must have a device") {
+        CHECK_THROWS_AS(engine::Runner(*store, engine::RoleLinks{{"dut", &dut}}, suite, run, control),
+                        std::invalid_argument);
+    }
+    SUBCASE("calls go to their role's device") {
+        engine::Runner runner(*store, engine::RoleLinks{{"dut", &dut}, {"drawer", &drawer}}, suite, run, control);
+        asio::io_context io;
+        auto f = asio::co_spawn(io, runner.run(), asio::use_future);
+        io.run();
+        CHECK(f.get() == record::Outcome::error);
+        CHECK(dut.driver_.calls == 1);
+        CHECK(drawer.driver_.calls == 2);
+        CHECK(dut.faults == 0);
+        CHECK(drawer.faults == 1);  // the fault is the drawer's, not the printer's
+        auto detail = store->get_run_detail(run.id, -1);
+        REQUIRE(detail);
+        REQUIRE(detail->steps.size() == 3);
+        CHECK(detail->steps[0].role == "dut");
+        CHECK(detail->steps[1].role == "drawer");
+        CHECK(detail->steps[2].role == "drawer");
+        CHECK(detail->steps[2].reason.find("device-lost") == 0);
+        CHECK(detail->run.roles == run.roles);
+    }
+}

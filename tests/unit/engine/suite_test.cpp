@@ -111,3 +111,34 @@ TEST_CASE("suite: the shipped receipt-printer suite loads") {
     for (const auto& sc : s.scenarios) soak = soak || sc.iterations == 200;
     CHECK(soak);
 }
+
+TEST_CASE("suite: roles name other devices of a run and bound what their steps may call") {
+    const std::string roles_head =
+        "suite: s\ntitle: S\nrequires: [printer]\nroles:\n  drawer: [cash_drawer]\nscenarios:\n";
+    auto s = parse_suite(roles_head + "  - id: A\n    title: t\n    steps:\n"
+                                      "      - call: printer.status\n"
+                                      "      - call: cash_drawer.open\n        role: drawer\n",
+                         "s.yaml");
+    REQUIRE(s.roles.size() == 2);
+    CHECK(s.roles.at("dut") == std::vector<std::string>{"printer"});
+    CHECK(s.roles.at("drawer") == std::vector<std::string>{"cash_drawer"});
+    CHECK(s.scenarios[0].steps[0].role == "dut");
+    CHECK(s.scenarios[0].steps[1].role == "drawer");
+
+    auto with_step = [&](const std::string& step) {
+        return error_of(roles_head + "  - id: A\n    title: t\n    steps:\n" + step);
+    };
+    CHECK(with_step("      - call: printer.status\n        role: psu\n") ==
+          "s.yaml:9:15: role: unknown role 'psu' (the suite declares: drawer, dut)");
+    CHECK(with_step("      - call: printer.status\n        role: drawer\n") ==
+          "s.yaml:9:15: call printer.status: capability 'printer' is not among role drawer's capabilities");
+    CHECK(with_step("      - call: cash_drawer.open\n")
+              .find("s.yaml:8:15: call cash_drawer.open: capability 'cash_drawer' is not in the suite's "
+                    "'requires' list") == 0);
+    CHECK(error_of("suite: s\ntitle: S\nroles:\n  dut: [printer]\nscenarios: []\n")
+              .find("s.yaml:4:3: roles: 'dut' is the device under test") == 0);
+    CHECK(error_of("suite: s\ntitle: S\nroles:\n  PSU: [power]\nscenarios: []\n")
+              .find("s.yaml:4:3: roles: expected a role name") == 0);
+    CHECK(error_of("suite: s\ntitle: S\nroles:\n  aux: [teleporter]\nscenarios: []\n")
+              .find("s.yaml:4:9: roles: aux: unknown capability 'teleporter'") == 0);
+}

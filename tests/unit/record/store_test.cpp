@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "record/schema.hpp"
 #include "record/store.hpp"
 
 using namespace certlab;
@@ -185,7 +186,7 @@ std::string open_error(const fs::path& p) {
 TEST_CASE("store: a fresh database is at the current schema version, in WAL mode") {
     TempDir dir;
     auto store = Store::open(dir.db());
-    CHECK(Store::schema_version == 1);
+    CHECK(Store::schema_version == 2);
     CHECK(store->version() == Store::schema_version);
     CHECK(store->integrity_check() == "ok");
 
@@ -247,6 +248,31 @@ TEST_CASE("store: a database from a newer build is refused and left untouched") 
                    " is newer than this build") != std::string::npos);
     RawDb raw(dir.db());
     CHECK(raw.scalar("PRAGMA user_version") == std::to_string(Store::schema_version + 1));
+}
+
+TEST_CASE("store: a version 1 database migrates to the current version and keeps its runs") {
+    TempDir dir;
+    {
+        RawDb raw(dir.db());
+        raw.exec(std::string(record::schema::migrations()[0].sql));
+        raw.exec("PRAGMA user_version = 1");
+        raw.exec("INSERT INTO runs (device_id, suite_id, status, started_at) "
+                 "VALUES ('p1', 'receipt-printer', 'completed', '2026-11-01T10:00:00.000Z')");
+        raw.exec("INSERT INTO scenario_results (run_id, scenario_id, started_at) VALUES (1, 'PRN-001', "
+                 "'2026-11-01T10:00:00.000Z')");
+        raw.exec("INSERT INTO step_results (run_id, scenario_result_id, seq, iteration, step_index, kind, "
+                 "outcome, started_at, duration_us) VALUES (1, 1, 1, 0, 0, 'call', 'pass', "
+                 "'2026-11-01T10:00:00.000Z', 5)");
+    }
+    auto store = Store::open(dir.db());
+    CHECK(store->version() == Store::schema_version);
+    auto d = store->get_run_detail(1, -1);
+    REQUIRE(d);
+    CHECK(d->run.device_id == "p1");
+    CHECK(d->run.roles.empty());
+    REQUIRE(d->steps.size() == 1);
+    CHECK(d->steps[0].role == "dut");  // the only device a version 1 run had
+    CHECK(store->integrity_check() == "ok");
 }
 
 TEST_CASE("store: begin and end a run and its scenarios") {

@@ -1,0 +1,91 @@
+// Runs over several devices: a suite's roles are filled through the station's
+// wiring of the device under test, every device in the run is busy with it, and each
+// step is recorded with the role it ran on.
+#include <doctest/doctest.h>
+
+#include "harness.hpp"
+
+using namespace certlab::test;
+using nlohmann::json;
+
+namespace {
+
+// The printer under test, and a second printer whose drawer port the suite uses
+// through the role `drawer` (the bench's cash drawer hangs off another printer).
+const char* suite_yaml = R"(suite: drawer-on-second-printer
+title: Drawer on the neighbour printer
+requires: [printer]
+roles:
+  drawer: [cash_drawer]
+scenarios:
+  - id: ROLE-1
+    title: Printer online, drawer kicked through the neighbour
+    iterations: 20
+    steps:
+      - call: printer.status
+        expect: { online: true }
+      - call: cash_drawer.open
+        role: drawer
+        expect: { accepted: true }
+      - call: cash_drawer.status
+        role: drawer
+        expect: { open: true }
+)";
+
+}  // namespace
+
+TEST_CASE("roles: a suite's drawer role runs on the device the station wires to the printer") {
+    TempDir dir;
+    std::filesystem::create_directory(dir / "suites");
+    write_file(dir / "suites" / "roles.yaml", suite_yaml);
+    std::filesystem::copy_file(source("lab-config/suites/receipt-printer.yaml"), dir / "suites" / "receipt-printer.yaml");
+    auto printer = start_printer(Link::pty);
+    auto neighbour = start_printer(Link::pty, {"--drawer-close-ms", "60000"});
+    auto other = start_printer(Link::pty);
+    auto yaml = station_yaml({{"p1", printer.address, ""}, {"p2", neighbour.address, ""}, {"p3", other.address, ""}},
+                             dir / "s.db", dir / "suites");
+    yaml += "wiring:\n  p1:\n    drawer: p2\n";
+    Daemon d(dir, yaml);
+    REQUIRE_MESSAGE(d.wait_for_state({"p1", "p2", "p3"}, "ready"), d.log());
+
+    // p3 has no wiring: the suite cannot find its drawer.
+    CHECK(d.start_run("p3", "drawer-on-second-printer") == -422);
+
+    auto id = d.start_run("p1", "drawer-on-second-printer");
+    REQUIRE(id > 0);
+    // Both devices of the run are busy with it: neither takes another run meanwhile.
+    CHECK(d.start_run("p2", "receipt-printer") == -409);
+    auto run = d.wait_for_run(id);
+    INFO(run.dump(1).substr(0, 2000));
+    CHECK(run["run"]["outcome"] == "pass");
+    CHECK(run["run"]["roles"]["drawer"]["device"] == "p2");
+    CHECK(run["run"]["roles"]["drawer"]["driver"].get<std::string>().rfind("escpos", 0) == 0);
+    bool saw_dut = false, saw_drawer = false;
+    for (const auto& s : run["steps"]) {
+        if (s["role"] == "dut") saw_dut = s["action"] == "printer.status";
+        if (s["role"] == "drawer") saw_drawer = s["action"].get<std::string>().rfind("cash_drawer.", 0) == 0;
+    }
+    CHECK(saw_dut);
+    CHECK(saw_drawer);
+    REQUIRE(d.wait_for_state({"p1", "p2"}, "ready"));
+}
+
+TEST_CASE("roles: a busy role device, or the device under test in a role, refuses the run at once") {
+    TempDir dir;
+    std::filesystem::create_directory(dir / "suites");
+    write_file(dir / "suites" / "roles.yaml", suite_yaml);
+    std::filesystem::copy_file(source("lab-config/suites/receipt-printer.yaml"), dir / "suites" / "receipt-printer.yaml");
+    auto printer = start_printer(Link::pty);
+    auto neighbour = start_printer(Link::pty, {"--drawer-close-ms", "60000"});
+    auto yaml = station_yaml({{"p1", printer.address, ""}, {"p2", neighbour.address, ""}}, dir / "s.db", dir / "suites");
+    yaml += "wiring:\n  \"p*\":\n    drawer: p2\n";
+    Daemon d(dir, yaml);
+    REQUIRE_MESSAGE(d.wait_for_state({"p1", "p2"}, "ready"), d.log());
+    // p2 matches the glob but cannot be its own drawer.
+    CHECK(d.start_run("p2", "drawer-on-second-printer") == -422);
+    // p2 busy with its own run: p1's run, which needs it, is refused.
+    auto busy = d.start_run("p2", "receipt-printer");
+    REQUIRE(busy > 0);
+    CHECK(d.start_run("p1", "drawer-on-second-printer") == -409);
+    CHECK(d.wait_for_run(busy)["run"]["outcome"] == "pass");
+}
