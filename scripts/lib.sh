@@ -11,6 +11,7 @@ CERTLAB_PACKAGES=(
   doctest-dev libsqlite3-dev libssl-dev libsystemd-dev nlohmann-json3-dev libcli11-dev
   sqlite3 python3 procps
   umockdev libumockdev-dev libavahi-client-dev avahi-daemon avahi-utils dbus-daemon iproute2
+  clang-14 libclang-rt-14-dev
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -306,13 +306,16 @@ TEST_CASE("escpos: device parser skips an oversized raster image without bufferi
     dev::Parser p;
     // GS v 0 m xL xH yL yH: 100 x 100 = 10000 data bytes, more than max_command.
     Bytes header = b({0x1D, 'v', '0', 0, 100, 0, 100, 0});
-    auto cmds = p.feed(header);
-    REQUIRE(cmds.size() == 1);
-    CHECK(cmds[0].kind == Kind::other);
+    // Reported once its first 16 bytes are in, so the command is the same however
+    // the stream is cut (a chunking difference the fuzz target found).
+    CHECK(p.feed(header).empty());
     CHECK_FALSE(p.idle());
     Bytes data(10000, '\x10');  // DLE bytes inside image data must not be read as commands
     data[500] = 0x04;
-    CHECK(p.feed(data.substr(0, 6000)).empty());
+    auto cmds = p.feed(data.substr(0, 6000));
+    REQUIRE(cmds.size() == 1);
+    CHECK(cmds[0].kind == Kind::other);
+    CHECK(cmds[0].bytes == header + data.substr(0, 8));
     auto rest = p.feed(data.substr(6000) + encode_status_request(StatusKind::printer));
     REQUIRE(rest.size() == 1);
     CHECK(rest[0].kind == Kind::status_request);
