@@ -16,6 +16,7 @@
 #include "engine/suite.hpp"
 #include "record/store.hpp"
 #include "sdk/error.hpp"
+#include "station/plugins.hpp"
 #include "station/station.hpp"
 
 namespace {
@@ -50,9 +51,19 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     certlab::config::StationConfig cfg;
+    std::vector<certlab::config::PluginLoad> plugins;
     try {
-        cfg = certlab::config::load_station_config(config_file);
+        // Plugins load while the configuration is read, before the profiles naming
+        // their drivers; the station logs what became of each.
+        cfg = certlab::config::load_station_config(config_file, [&plugins](const auto& dirs) {
+            plugins = certlab::station::load_plugins(dirs, certlab::sdk::Registry::instance());
+            return plugins;
+        });
     } catch (const std::exception& e) {
+        // A profile naming a refused plugin's driver fails here: say why it was refused.
+        for (const auto& p : plugins)
+            if (!p.refused.empty())
+                std::fprintf(stderr, "certlabd: plugin %s refused: %s\n", p.file.c_str(), p.refused.c_str());
         std::fprintf(stderr, "certlabd: configuration error: %s\n", e.what());
         return exit_config;
     }

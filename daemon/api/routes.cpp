@@ -84,6 +84,23 @@ Router make_routes(StationView& station) {
         throw HttpError(404, "no device '" + id + "'");
     });
 
+    r.add("GET", "/v1/drivers", [&station](const Request&) {
+        auto info = station.drivers();
+        auto or_null = [](const std::string& s) { return s.empty() ? json(nullptr) : json(s); };
+        json list = json::array();
+        for (const auto& d : info.drivers)
+            list.push_back({{"name", d.name},
+                            {"version", d.version},
+                            {"origin", d.origin},
+                            {"doc", d.doc},
+                            {"capabilities", d.capabilities},
+                            {"file", or_null(d.file)},
+                            {"device", or_null(d.device)}});
+        json refused = json::array();
+        for (const auto& p : info.refused) refused.push_back({{"file", p.file}, {"reason", p.reason}});
+        return ok({{"drivers", std::move(list)}, {"refused_plugins", std::move(refused)}});
+    });
+
     r.add("GET", "/v1/suites", [&station](const Request&) {
         json list = json::array();
         for (const auto& s : station.suites()) list.push_back(suite_json(s));

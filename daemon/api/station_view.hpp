@@ -56,6 +56,28 @@ struct HealthInfo {
     std::chrono::seconds uptime{};
 };
 
+/// A driver the station can use, and where it came from.
+struct DriverListing {
+    std::string name;
+    std::string version;
+    std::string origin;  ///< builtin, plugin (a .so from a plugins: directory) or exec (a child process)
+    std::string doc;
+    std::vector<std::string> capabilities;
+    std::string file;    ///< plugin: the .so file; exec: the command; empty for builtin
+    std::string device;  ///< exec: the device the child process drives
+};
+
+/// A plugin file the station refused at start, and why.
+struct RefusedPlugin {
+    std::string file;
+    std::string reason;
+};
+
+struct DriversInfo {
+    std::vector<DriverListing> drivers;
+    std::vector<RefusedPlugin> refused;
+};
+
 /// Result of asking for a run: either the run id or an HTTP status and message.
 struct StartRunResult {
     std::optional<std::int64_t> run_id;
@@ -75,6 +97,8 @@ public:
     [[nodiscard]] virtual HealthInfo health() const = 0;
     [[nodiscard]] virtual std::vector<DeviceInfo> devices() const = 0;
     [[nodiscard]] virtual std::vector<SuiteInfo> suites() const = 0;
+    /// Registered drivers (builtin, from plugins, exec children that said hello) and refused plugins.
+    [[nodiscard]] virtual DriversInfo drivers() const { return {}; }
     /// Queues `suite` on `device`: 404 unknown device or suite, 409 device busy or
     /// not ready, 422 device lacks a capability the suite requires, 503 stopping.
     virtual StartRunResult start_run(const std::string& device_id, const std::string& suite_id) = 0;

@@ -160,10 +160,10 @@ DeviceProfile load_profile(const fs::path& file) {
     return p;
 }
 
-StationConfig load_station_config(const fs::path& file) {
+StationConfig load_station_config(const fs::path& file, const PluginLoader& plugin_loader) {
     auto f = YamlFile::load(file);
     const auto& root = f.root();
-    f.check_keys(root, {"station", "store", "api", "log", "profiles", "suites", "devices", "wiring", "discovery"},
+    f.check_keys(root, {"station", "store", "api", "log", "profiles", "suites", "devices", "wiring", "discovery", "plugins"},
                  "station config");
     StationConfig cfg;
     cfg.file = fs::absolute(file);
@@ -203,7 +203,7 @@ StationConfig load_station_config(const fs::path& file) {
     if (auto disc = root["discovery"]) {
         auto& d = cfg.discovery;
         d.where = f.where(disc);
-        f.check_keys(disc, {"serial", "net"}, "discovery");
+        f.check_keys(disc, {"serial", "net", "usb", "mdns"}, "discovery");
         if (auto s = disc["serial"]) {
             f.check_keys(s, {"paths", "globs", "exclude", "enumerate", "poll_interval"}, "discovery.serial");
             d.serial = true;
@@ -230,10 +230,42 @@ StationConfig load_station_config(const fs::path& file) {
             d.net_interval = std::chrono::duration_cast<std::chrono::milliseconds>(
                 f.get_duration(n, "interval", d.net_interval));
         }
+        if (auto m = disc["mdns"]) {
+            f.check_keys(m, {"types", "domain", "daemon_loss_grace", "retry_interval"}, "discovery.mdns");
+            d.mdns_types = f.get_string_list(m, "types");
+            if (d.mdns_types.empty())
+                f.fail(m, "discovery.mdns: expected 'types', a list of DNS-SD service types such as _pdl-datastream._tcp");
+            d.mdns_domain = f.get_string(m, "domain", "discovery.mdns", d.mdns_domain);
+            d.mdns_daemon_loss_grace = std::chrono::duration_cast<std::chrono::milliseconds>(
+                f.get_duration(m, "daemon_loss_grace", d.mdns_daemon_loss_grace));
+            d.mdns_retry = std::chrono::duration_cast<std::chrono::milliseconds>(
+                f.get_duration(m, "retry_interval", d.mdns_retry));
+        }
+        if (auto u = disc["usb"]) {
+            f.check_keys(u, {"enabled", "rescan_interval"}, "discovery.usb");
+            d.usb = f.get_bool(u, "enabled", true);
+            d.usb_rescan = std::chrono::duration_cast<std::chrono::milliseconds>(
+                f.get_duration(u, "rescan_interval", d.usb_rescan));
+            if (d.usb_rescan < std::chrono::milliseconds(10))
+                f.fail(u["rescan_interval"], "rescan_interval: expected at least 10ms");
+        }
     }
 
     for (const auto& dir : f.get_string_list(root, "profiles")) cfg.profile_dirs.push_back(resolve(cfg.file, dir));
     for (const auto& dir : f.get_string_list(root, "suites")) cfg.suite_dirs.push_back(resolve(cfg.file, dir));
+    // Plugins before profiles: a profile may name a driver a plugin brings.
+    if (auto plugins = root["plugins"]) {
+        auto dirs = f.get_string_list(root, "plugins");
+        for (std::size_t i = 0; i < dirs.size(); ++i) {
+            auto dir = resolve(cfg.file, dirs[i]);
+            std::error_code ec;
+            if (!fs::is_directory(dir, ec))
+                f.fail(plugins.IsSequence() ? plugins[i] : plugins,
+                       "plugins: expected a directory of driver plugins, '" + dir.string() + "' is not one");
+            cfg.plugin_dirs.push_back(dir);
+        }
+        if (plugin_loader) cfg.plugins = plugin_loader(cfg.plugin_dirs);
+    }
     for (const auto& dir : cfg.profile_dirs) load_profiles_from(cfg, dir, f, root["profiles"]);
 
     if (auto devices = root["devices"]; devices && !devices.IsNull()) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -59,6 +60,12 @@ struct DiscoveryConfig {
     std::vector<std::uint16_t> net_ports;
     double net_rate = 50;                    ///< [connects/s]
     std::chrono::milliseconds net_interval{5000};
+    bool usb = false;                          ///< `usb:` present and not `enabled: false`
+    std::chrono::milliseconds usb_rescan{2000};  ///< full rescan; a safety net beside hotplug
+    std::vector<std::string> mdns_types;       ///< DNS-SD types browsed (none: no mDNS)
+    std::string mdns_domain = "local";
+    std::chrono::milliseconds mdns_daemon_loss_grace{15000};
+    std::chrono::milliseconds mdns_retry{5000};
     std::string where;                       ///< file:line:column of `discovery:`
 };
 
@@ -69,6 +76,16 @@ struct Wiring {
     std::map<std::string, std::string> roles; ///< role -> declared device id
     std::string where;                        ///< file:line:column of the entry
 };
+
+/// What became of one plugin file found in a `plugins:` directory.
+struct PluginLoad {
+    std::filesystem::path file;
+    std::vector<std::string> drivers;  ///< drivers it registered (none when refused)
+    std::string refused;               ///< why it was refused; empty when it loaded
+};
+
+/// Loads the driver plugins of the given directories (station/plugins.hpp).
+using PluginLoader = std::function<std::vector<PluginLoad>(const std::vector<std::filesystem::path>& dirs)>;
 
 struct StationConfig {
     std::filesystem::path file;
@@ -83,6 +100,8 @@ struct StationConfig {
     int quarantine_after = 5;  ///< consecutive link faults before a device is quarantined (0 = never)
     std::vector<std::filesystem::path> profile_dirs;
     std::vector<std::filesystem::path> suite_dirs;
+    std::vector<std::filesystem::path> plugin_dirs;  ///< `plugins:` directories of driver .so files
+    std::vector<PluginLoad> plugins;                 ///< what loading them came to
     std::map<std::string, DeviceProfile> profiles;
     std::vector<DeviceConfig> devices;
     std::vector<Wiring> wiring;          ///< exact ids first, then globs in file order
@@ -91,7 +110,9 @@ struct StationConfig {
 
 /// Loads station.yaml and every profile under its profile directories. Throws
 /// sdk::ConfigError("file:line:column: what was expected") on the first problem.
-StationConfig load_station_config(const std::filesystem::path& file);
+/// `plugin_loader` gets the `plugins:` directories before any profile is read, so
+/// profiles may name the drivers plugins bring; without it no plugin is loaded.
+StationConfig load_station_config(const std::filesystem::path& file, const PluginLoader& plugin_loader = {});
 
 /// The wiring entry for a device under test: its exact id first, then the first glob
 /// that matches; nullptr when it has none.

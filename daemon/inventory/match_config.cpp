@@ -88,17 +88,19 @@ MatchCondition read_condition(const config::YamlFile& f, const YAML::Node& key_n
 
 MatchSpec read_match(const config::YamlFile& f, const YAML::Node& match_node) {
     static const std::string expected = "match: expected a mapping with at least one of: " +
-                                        join(match_keys, "txt.<key>");
+                                        join(match_keys, "txt.<key>, ieee1284.<key>");
     if (!match_node.IsDefined()) throw sdk::ConfigError(f.name() + ": " + expected);
     if (!match_node.IsMap() || match_node.size() == 0) f.fail(match_node, expected);
 
     MatchSpec spec;
     for (const auto& kv : match_node) {
         auto key = f.scalar(kv.first, "match key");
-        bool txt = key.starts_with("txt.") && key.size() > 4;
-        if (!txt && !contains(match_keys, key))
+        // Open families: mDNS TXT records, and IEEE 1284 device id fields of USB printers.
+        bool open_key = (key.starts_with("txt.") && key.size() > 4) ||
+                        (key.starts_with("ieee1284.") && key.size() > 9);
+        if (!open_key && !contains(match_keys, key))
             f.fail(kv.first, "unknown key '" + key + "' in match (expected one of: " +
-                                 join(match_keys, "txt.<key>") + ")");
+                                 join(match_keys, "txt.<key>, ieee1284.<key>") + ")");
         spec.all.push_back(read_condition(f, kv.first, key, kv.second));
     }
     return spec;

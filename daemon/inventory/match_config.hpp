@@ -28,8 +28,9 @@ namespace certlab::inventory {
 inline constexpr std::array<std::string_view, 2> known_probes{"escpos.gs_i", "scpi.idn"};
 
 /// Keys a `match:` section may use, besides `txt.<key>`.
-inline constexpr std::array<std::string_view, 9> match_keys{
-    "kind", "address", "vid", "pid", "serial_number", "manufacturer", "product", "port_path", "mdns_service"};
+inline constexpr std::array<std::string_view, 10> match_keys{
+    "kind", "address", "vid", "pid", "serial_number", "manufacturer", "product", "port_path", "mdns_service",
+    "mdns_type"};
 
 /// Keys an `identify:` section may use: the fields probes report.
 inline constexpr std::array<std::string_view, 4> identify_keys{"manufacturer", "model", "serial_number",

@@ -118,6 +118,7 @@ void suggest_net(const sdk::Resource& r, Skeleton& m) {
     if (const auto* service = attr(r, "mdns_service")) {
         m.comment("the advertised mDNS service survives DHCP changing the IP address");
         m.exact("mdns_service", *service);
+        if (const auto* type = attr(r, "mdns_type")) m.exact("mdns_type", *type);
         bool first = true;
         for (const auto& [key, value] : r.attributes) {
             if (!key.starts_with("txt.") || key.size() == 4) continue;

@@ -49,13 +49,19 @@ sdk::Settings merge(const sdk::Settings& base, const sdk::Settings& over) {
     return out;
 }
 
+/// What kind of link an address names, for a statically declared device.
+sdk::Resource::Kind kind_of(const std::string& address) {
+    if (address.starts_with("tcp:")) return sdk::Resource::Kind::net;
+    if (address.starts_with("usb:")) return sdk::Resource::Kind::usb;
+    return sdk::Resource::Kind::serial;
+}
+
 }  // namespace
 
 Device::Device(boost::asio::any_io_executor ex, const config::DeviceConfig& cfg,
                const config::DeviceProfile& profile, const sdk::DriverInfo& driver)
     : id_(cfg.id), profile_(profile), driver_info_(driver), address_(cfg.address),
-      resource_{cfg.address.rfind("tcp:", 0) == 0 ? sdk::Resource::Kind::net : sdk::Resource::Kind::serial,
-                cfg.address, {}, "config"},
+      resource_{kind_of(cfg.address), cfg.address, {}, "config"},
       settings_(merge(profile.settings, cfg.settings)),
       transport_(transport::make_transport(resolve_address(cfg, profile), ex)),
       stream_(*transport_), log_(device_logger(cfg.id)),

@@ -6,11 +6,15 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "api/server.hpp"
 #include "inventory/matcher.hpp"
+#include "inventory/mdns_watcher.hpp"
 #include "inventory/net_watcher.hpp"
 #include "inventory/serial_watcher.hpp"
 #include "inventory/suggest.hpp"
+#include "inventory/usb_watcher.hpp"
 #include "sdk/error.hpp"
 
 namespace certlab::station {
@@ -36,12 +40,26 @@ void spawn(asio::io_context& io, sdk::Task<void> task, std::string what) {
     });
 }
 
+/// What became of each plugin (loaded while the configuration was read, before logging was set up).
+void log_plugins(const std::vector<config::PluginLoad>& plugins) {
+    for (const auto& p : plugins) {
+        if (!p.refused.empty()) {
+            spdlog::error("plugin {} refused: {}", p.file.string(), p.refused);
+            continue;
+        }
+        std::string names;
+        for (const auto& d : p.drivers) names += (names.empty() ? "" : ", ") + d;
+        spdlog::info("plugin {} loaded: driver(s) {}", p.file.string(), names);
+    }
+}
+
 }  // namespace
 
 Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides overrides)
     : io_(io), cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
     if (overrides.store_path) cfg_.store_path = *overrides.store_path;
     if (overrides.api_port) cfg_.api_port = *overrides.api_port;
+    log_plugins(cfg_.plugins);
 
     suites_ = engine::load_suites(cfg_.suite_dirs);
     for (const auto& dc : cfg_.devices) {
@@ -76,6 +94,19 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
             o.max_connects_per_second = disc.net_rate;
             o.interval = disc.net_interval;
             watchers_.push_back(std::make_unique<inventory::NetWatcher>(io_.get_executor(), o));
+        }
+        if (!disc.mdns_types.empty()) {
+            inventory::MdnsWatchOptions o;
+            o.service_types = disc.mdns_types;
+            o.domain = disc.mdns_domain;
+            o.daemon_loss_grace = disc.mdns_daemon_loss_grace;
+            o.retry_interval = disc.mdns_retry;
+            watchers_.push_back(std::make_unique<inventory::MdnsWatcher>(io_.get_executor(), o));
+        }
+        if (disc.usb) {
+            inventory::UsbWatchOptions o;
+            o.rescan_interval = disc.usb_rescan;
+            watchers_.push_back(std::make_unique<inventory::UsbWatcher>(io_.get_executor(), o));
         }
     } catch (const std::invalid_argument& e) {
         throw sdk::ConfigError(disc.where + ": discovery: " + e.what());
@@ -196,9 +227,11 @@ std::vector<api::ResourceInfo> Station::resources() const {
         for (const auto& [k, v] : e.resource.attributes) i.attributes[k] = v;
         out.push_back(std::move(i));
     }
-    // Statically declared devices are resources too.
+    // Statically declared devices are resources too (a discovered device that is
+    // gone is not: it is a device in state lost, no longer a resource on the bench).
     for (const auto& [id, dev] : devices_)
-        if (!resources_.contains(dev->address())) {
+        if (!resources_.contains(dev->address()) &&
+            std::any_of(cfg_.devices.begin(), cfg_.devices.end(), [&](const auto& dc) { return dc.id == id; })) {
             api::ResourceInfo i{dev->address(), std::string(sdk::to_string(dev->resource().kind)), "config", {}, id,
                                 "declared in " + cfg_.file.string()};
             out.push_back(std::move(i));
@@ -431,6 +464,36 @@ api::HealthInfo Station::health() const {
 std::vector<api::DeviceInfo> Station::devices() const {
     std::vector<api::DeviceInfo> out;
     for (const auto& [id, dev] : devices_) out.push_back(dev->info());
+    return out;
+}
+
+api::DriversInfo Station::drivers() const {
+    api::DriversInfo out;
+    std::map<std::string, std::string, std::less<>> plugin_of;  // driver name -> .so file
+    for (const auto& p : cfg_.plugins) {
+        if (!p.refused.empty()) out.refused.push_back({p.file.string(), p.refused});
+        for (const auto& d : p.drivers) plugin_of[d] = p.file.string();
+    }
+    for (const auto& d : sdk::Registry::instance().all()) {
+        api::DriverListing l{d.name, d.version, "builtin", d.doc, d.capabilities, {}, {}};
+        if (auto it = plugin_of.find(d.name); it != plugin_of.end()) {
+            l.origin = "plugin";
+            l.file = it->second;
+        }
+        out.drivers.push_back(std::move(l));
+    }
+    // Exec drivers are programs, known once their child said hello (device identity).
+    for (const auto& [id, dev] : devices_) {
+        auto info = dev->info();
+        auto name = info.identity.find("exec_driver");
+        if (name == info.identity.end()) continue;
+        auto version = info.identity.find("exec_driver_version");
+        std::string command = cfg_.profiles.at(info.profile).settings.get_string("command", "");
+        for (const auto& dc : cfg_.devices)
+            if (dc.id == id && dc.settings.has("command")) command = dc.settings.get_string("command", "");
+        out.drivers.push_back({name->second, version == info.identity.end() ? std::string() : version->second, "exec",
+                               "", info.capabilities, command, id});
+    }
     return out;
 }
 

@@ -53,6 +53,7 @@ public:
     [[nodiscard]] api::HealthInfo health() const override;
     [[nodiscard]] std::vector<api::DeviceInfo> devices() const override;
     [[nodiscard]] std::vector<api::SuiteInfo> suites() const override;
+    [[nodiscard]] api::DriversInfo drivers() const override;
     api::StartRunResult start_run(const std::string& device_id, const std::string& suite_id) override;
     [[nodiscard]] const record::Store& store() const override { return *store_; }
     api::ActionResult release_device(const std::string& device_id) override;

@@ -55,6 +55,36 @@ std::vector<CapabilitySpec> build_catalog() {
          {{"open", T::boolean, "", "drawer is open (sensor level per profile)"}}},
     }});
 
+    c.push_back({"power", "A switchable supply powering a device: a bench power supply or a switched outlet.", {
+        {"power", "identify", "Reads manufacturer, model, serial number and firmware.", {},
+         {{"manufacturer", T::string, "", "manufacturer name"},
+          {"model", T::string, "", "model name"},
+          {"serial_number", T::string, "", "serial number"},
+          {"firmware", T::string, "", "firmware version"}}},
+        {"power", "on", "Switches the output on and reads its state back.", {},
+         {{"output", T::boolean, "", "the output reads on"}}},
+        {"power", "off", "Switches the output off and reads its state back.", {},
+         {{"output", T::boolean, "", "the output reads on"}}},
+        {"power", "cycle", "Switches the output off, waits the off time, and switches it on again.",
+         {{"off_time", T::string, false, "how long the output stays off: 500ms, 2s (a bare number is ms); default from the profile"}},
+         {{"output", T::boolean, "", "the output reads on after the cycle"},
+          {"off_time", T::number, "ms", "time the output was off"}}},
+        {"power", "measure", "Measures the output voltage and current.", {},
+         {{"voltage", T::number, "V", "measured output voltage"},
+          {"current", T::number, "A", "measured output current"},
+          {"output", T::boolean, "", "the output reads on"}}},
+        {"power", "set", "Programs the output voltage and current limit, then reads them back.",
+         {{"voltage", T::number, false, "output voltage [V]; default from the profile"},
+          {"current", T::number, false, "current limit [A]; default from the profile"}},
+         {{"voltage", T::number, "V", "programmed voltage as read back"},
+          {"current", T::number, "A", "programmed current limit as read back"}}},
+        {"power", "status", "Reads the output state, the set-points and the protection state.", {},
+         {{"output", T::boolean, "", "the output reads on"},
+          {"voltage_setpoint", T::number, "V", "programmed output voltage"},
+          {"current_limit", T::number, "A", "programmed current limit"},
+          {"tripped", T::boolean, "", "over-current protection switched the output off"}}},
+    }});
+
     return c;
 }
 

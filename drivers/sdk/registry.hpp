@@ -26,6 +26,8 @@ public:
 
     /// Adds a driver; throws std::logic_error on a duplicate name or an unknown capability.
     void add(DriverInfo info);
+    /// Throws what add() would throw, without adding (lets a plugin be accepted whole or not at all).
+    void check(const DriverInfo& info) const;
     [[nodiscard]] const DriverInfo* find(std::string_view name) const;
     [[nodiscard]] const std::vector<DriverInfo>& all() const { return drivers_; }
 

@@ -112,7 +112,41 @@ void parse_serial(std::string_view rest, Address& a) {
     }
 }
 
+// `<bus>-<port>[.<port>...]`, the kernel's name for the device in sysfs. It names the
+// socket, not the device: a printer plugged into the same socket has the same address.
+void parse_usb(std::string_view rest, Address& a) {
+    if (rest.find('?') != std::string_view::npos) throw ConfigError("usb addresses take no options");
+    check_usb_port_path(rest);
+    a.kind = Address::Kind::usb;
+    a.usb_port = std::string(rest);
+}
+
+bool parse_usb_number(std::string_view text) {
+    unsigned v = 0;
+    // No leading zeros: the kernel writes 1-4, so 01-4 would never match a device.
+    return !text.starts_with('0') && parse_int(text, v) && v >= 1 && v <= 255;
+}
+
 }  // namespace
+
+void check_usb_port_path(std::string_view path) {
+    const auto bad = [&] {
+        return ConfigError("expected usb:<bus>-<port>[.<port>...] with numbers from 1 to 255, "
+                           "e.g. usb:1-4 or usb:1-4.2, got " + quoted(path));
+    };
+    const auto dash = path.find('-');
+    if (dash == std::string_view::npos || !parse_usb_number(path.substr(0, dash))) throw bad();
+    std::string_view ports = path.substr(dash + 1);
+    int depth = 0;
+    for (;;) {
+        const auto dot = ports.find('.');
+        if (!parse_usb_number(ports.substr(0, dot))) throw bad();
+        ++depth;
+        if (dot == std::string_view::npos) break;
+        ports.remove_prefix(dot + 1);
+    }
+    if (depth > 7) throw ConfigError("a USB port path has at most 7 ports, got " + quoted(path));
+}
 
 unsigned parse_baud(std::string_view text) {
     unsigned v = 0;
@@ -184,8 +218,9 @@ Address parse_address(std::string_view text) {
     try {
         if (text.starts_with("serial:")) parse_serial(text.substr(7), a);
         else if (text.starts_with("tcp:")) parse_tcp(text.substr(4), a);
+        else if (text.starts_with("usb:")) parse_usb(text.substr(4), a);
         else
-            throw ConfigError("expected serial:<device path> or tcp:<host>:<port>");
+            throw ConfigError("expected serial:<device path>, tcp:<host>:<port> or usb:<bus>-<port path>");
     } catch (const ConfigError& e) {
         throw ConfigError("address " + quoted(text) + ": " + e.what());
     }

@@ -1,4 +1,5 @@
-// Transport addresses: `serial:/dev/ttyUSB0?baud=19200&parity=even`, `tcp:host:9100`.
+// Transport addresses: `serial:/dev/ttyUSB0?baud=19200&parity=even`, `tcp:host:9100`,
+// `usb:1-4.2` (a USB port path: bus 1, port 4 of the root hub, port 2 of the hub there).
 #pragma once
 
 #include <cstdint>
@@ -39,15 +40,20 @@ void apply_serial_option(SerialOptions& options, std::string_view key, std::stri
 
 struct Address {
     // Scoped, so the enumerator `serial` does not collide with the member `serial`.
-    enum class Kind { serial, tcp };
+    enum class Kind { serial, tcp, usb };
 
     Kind kind = Kind::serial;
     std::string path;       ///< serial: device node, e.g. /dev/ttyUSB0
     std::string host;       ///< tcp: name or IP literal, IPv6 without brackets
     std::uint16_t port = 0; ///< tcp: 1..65535
     SerialOptions serial;   ///< serial: options from the query string
+    std::string usb_port;   ///< usb: port path as the kernel names it, e.g. 1-4.2
     std::string text;       ///< the address as written, for messages and logs
 };
+
+/// Checks a USB port path "<bus>-<port>[.<port>...]" (e.g. 1-4, 1-4.2): bus 1..255,
+/// ports 1..255, at most 7 ports deep (USB allows 7 tiers). Throws sdk::ConfigError.
+void check_usb_port_path(std::string_view path);
 
 /// Parses a transport address; throws sdk::ConfigError naming the address and what
 /// was expected when it is malformed.

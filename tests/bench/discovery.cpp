@@ -1,5 +1,6 @@
 // Discovery figures: enumerate-and-match of 200 serial resources, matching alone,
-// and pty appearance -> device ready through a running certlabd.
+// pty appearance -> device ready through a running certlabd, and USB arrival ->
+// ready under umockdev (discovery_usb.cpp).
 //
 //   discovery [arrivals]
 #include <pty.h>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "inventory/matcher.hpp"
+#include "discovery_usb.hpp"
 #include "inventory/serial_watcher.hpp"
 #include "support/http.hpp"
 #include "support/process.hpp"
@@ -142,6 +144,6 @@ int main(int argc, char** argv) {
     int n = argc > 1 ? std::atoi(argv[1]) : 50;
     enumerate_and_match();
     pty_arrivals(n);
-    std::printf("USB arrival -> ready: not measured (no USB in this kernel; needs the umockdev fixture)\n");
+    certlab::bench::usb_arrivals(n);
     return 0;
 }

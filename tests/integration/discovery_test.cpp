@@ -40,7 +40,7 @@ json resource(const Daemon& d, const std::string& address) {
 
 }  // namespace
 
-TEST_CASE("discovery: an unmatched tty is unclaimed and never written; a suggested profile claims it") {
+TEST_CASE("discovery: an unmatched tty is unclaimed and never written, and a suggested profile claims it") {
     TempDir dir;
     std::filesystem::create_directory(dir / "profiles");
     std::filesystem::copy_file(source("lab-config/devices/escpos-generic.yaml"), dir / "profiles" / "escpos-generic.yaml");

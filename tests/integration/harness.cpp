@@ -133,4 +133,42 @@ std::string sql_value(const std::filesystem::path& db, const std::string& query)
     return out;
 }
 
+Sim start_sim(const std::string& family, Link link, std::vector<std::string> options) {
+    std::vector<std::string> argv{bin("certlab-sim").string(), family};
+    if (link == Link::pty) argv.push_back("--pty");
+    else argv.insert(argv.end(), {"--tcp", "0"});
+    argv.insert(argv.end(), options.begin(), options.end());
+    Sim sim{Process::start(argv), {}};
+    auto line = sim.process.read_line(5s);
+    if (!line) throw std::runtime_error("certlab-sim " + family + " did not report its endpoint");
+    if (line->rfind("pty ", 0) == 0) sim.address = "serial:" + line->substr(4);
+    else if (line->rfind("tcp ", 0) == 0) sim.address = "tcp:" + line->substr(4);
+    else throw std::runtime_error("unexpected certlab-sim output: " + *line);
+    return sim;
+}
+
+std::string station_yaml_profiled(const std::vector<ProfiledDevice>& devices, const std::filesystem::path& store,
+                                  const std::filesystem::path& suites) {
+    std::string y = station_yaml(std::vector<DeviceDecl>{}, store, suites);  // ends with "devices:\n"
+    for (const auto& [profile, d] : devices) {
+        y += "  - id: " + d.id + "\n    profile: " + profile + "\n    address: " + d.address + "\n";
+        y += d.extra;
+    }
+    return y;
+}
+
+std::string station_yaml_extended(const std::vector<ProfiledDevice>& devices, const std::filesystem::path& store,
+                                  const std::filesystem::path& suites,
+                                  const std::vector<std::filesystem::path>& more_profiles,
+                                  const std::string& top_level) {
+    auto y = station_yaml_profiled(devices, store, suites);
+    const std::string key = "profiles: " + source("lab-config/devices").string() + "\n";
+    auto at = y.find(key);
+    if (at == std::string::npos) throw std::logic_error("station_yaml() no longer writes " + key);
+    std::string list = "profiles: [" + source("lab-config/devices").string();
+    for (const auto& p : more_profiles) list += ", " + p.string();
+    y.replace(at, key.size(), list + "]\n" + top_level);
+    return y;
+}
+
 }  // namespace certlab::test

@@ -66,4 +66,24 @@ RunResult cli(const Daemon& d, std::vector<std::string> args);
 /// Opens the store read-only and runs one query returning a single integer/text.
 std::string sql_value(const std::filesystem::path& db, const std::string& query);
 
+/// Starts `certlab-sim FAMILY` (printer, psu, ...) with its options; waits for its
+/// ready line.
+Sim start_sim(const std::string& family, Link link, std::vector<std::string> options = {});
+
+/// A device entry with its profile, for stations that are not all ESC/POS printers.
+struct ProfiledDevice {
+    std::string profile;  ///< a profile of lab-config/devices, e.g. scpi-psu
+    DeviceDecl device;
+};
+/// station.yaml text like station_yaml(), each device with its own profile.
+std::string station_yaml_profiled(const std::vector<ProfiledDevice>& devices, const std::filesystem::path& store,
+                                  const std::filesystem::path& suites = source("lab-config/suites"));
+
+/// station_yaml_profiled() with more profile directories beside the repository's, and
+/// extra top-level YAML (a `plugins:` list, say).
+std::string station_yaml_extended(const std::vector<ProfiledDevice>& devices, const std::filesystem::path& store,
+                                  const std::filesystem::path& suites,
+                                  const std::vector<std::filesystem::path>& more_profiles,
+                                  const std::string& top_level = {});
+
 }  // namespace certlab::test

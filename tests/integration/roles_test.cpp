@@ -89,3 +89,30 @@ TEST_CASE("roles: a busy role device, or the device under test in a role, refuse
     CHECK(d.start_run("p1", "drawer-on-second-printer") == -409);
     CHECK(d.wait_for_run(busy)["run"]["outcome"] == "pass");
 }
+
+TEST_CASE("roles: the printer is power-cycled through its supply (dut + psu) and comes back online") {
+    TempDir dir;
+    const auto outlet = dir / "outlet";  // the psu writes on/off here; the printer's mains read it
+    // The supply recalls "output on" at power-up, so the printer is up before the run.
+    auto psu = start_sim("psu", Link::pty, {"--outlet", outlet.string(), "--output-on"});
+    REQUIRE(wait_until([&] { return std::filesystem::exists(outlet); }, 5s));
+    auto printer = start_printer(Link::pty, {"--power-file", outlet.string()});
+    auto yaml = station_yaml_profiled({{"escpos-generic", {"printer-1", printer.address, ""}},
+                                       {"scpi-psu", {"psu-1", psu.address, ""}}},
+                                      dir / "s.db");
+    yaml += "wiring:\n  printer-1:\n    psu: psu-1\n";
+    Daemon d(dir, yaml);
+    REQUIRE_MESSAGE(d.wait_for_state({"printer-1", "psu-1"}, "ready"), d.log());
+
+    auto id = d.start_run("printer-1", "printer-power-cycle");
+    REQUIRE(id > 0);
+    auto run = d.wait_for_run(id, 90s);
+    INFO(run.dump(1).substr(0, 3000));
+    CHECK(run["run"]["outcome"] == "pass");
+    CHECK(run["run"]["roles"]["psu"]["device"] == "psu-1");
+    int cycles = 0;
+    for (const auto& s : run["steps"])
+        if (s["role"] == "psu" && s["action"] == "power.cycle" && s["outcome"] == "pass") ++cycles;
+    CHECK(cycles == 6);
+    CHECK(read_file(outlet) == "on\n");
+}

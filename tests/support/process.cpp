@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -19,14 +20,25 @@ extern char** environ;
 namespace certlab::test {
 
 Process Process::start(std::vector<std::string> argv, std::filesystem::path stderr_file) {
+    return start(std::move(argv), Options{std::move(stderr_file), false});
+}
+
+Process Process::start(std::vector<std::string> argv, Options options) {
     int pipefd[2];
     if (pipe2(pipefd, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+    int infd[2] = {-1, -1};
+    if (options.stdin_pipe && pipe2(infd, O_CLOEXEC) != 0) {
+        close(pipefd[0]);
+        close(pipefd[1]);
+        throw std::runtime_error("pipe failed");
+    }
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    if (!stderr_file.empty())
-        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, stderr_file.c_str(),
+    if (options.stdin_pipe) posix_spawn_file_actions_adddup2(&fa, infd[0], STDIN_FILENO);
+    else posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    if (!options.stderr_file.empty())
+        posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, options.stderr_file.c_str(),
                                          O_WRONLY | O_CREAT | O_APPEND, 0644);
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -35,18 +47,22 @@ Process Process::start(std::vector<std::string> argv, std::filesystem::path stde
     int rc = posix_spawn(&p.pid_, args[0], &fa, nullptr, args.data(), environ);
     posix_spawn_file_actions_destroy(&fa);
     close(pipefd[1]);
+    if (infd[0] >= 0) close(infd[0]);
     if (rc != 0) {
         close(pipefd[0]);
+        if (infd[1] >= 0) close(infd[1]);
         throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
     }
     p.out_fd_ = pipefd[0];
+    p.in_fd_ = infd[1];
     return p;
 }
 
 Process::Process(Process&& o) noexcept
-    : pid_(o.pid_), out_fd_(o.out_fd_), buffer_(std::move(o.buffer_)), status_(o.status_) {
+    : pid_(o.pid_), out_fd_(o.out_fd_), in_fd_(o.in_fd_), buffer_(std::move(o.buffer_)), status_(o.status_) {
     o.pid_ = -1;
     o.out_fd_ = -1;
+    o.in_fd_ = -1;
 }
 
 Process& Process::operator=(Process&& o) noexcept {
@@ -54,10 +70,12 @@ Process& Process::operator=(Process&& o) noexcept {
         reset();
         pid_ = o.pid_;
         out_fd_ = o.out_fd_;
+        in_fd_ = o.in_fd_;
         buffer_ = std::move(o.buffer_);
         status_ = o.status_;
         o.pid_ = -1;
         o.out_fd_ = -1;
+        o.in_fd_ = -1;
     }
     return *this;
 }
@@ -71,8 +89,10 @@ void Process::reset() noexcept {
         waitpid(pid_, &st, 0);
     }
     if (out_fd_ >= 0) close(out_fd_);
+    if (in_fd_ >= 0) close(in_fd_);
     pid_ = -1;
     out_fd_ = -1;
+    in_fd_ = -1;
 }
 
 std::optional<std::string> Process::read_line(std::chrono::milliseconds timeout) {
@@ -111,6 +131,28 @@ std::string Process::read_all(std::chrono::milliseconds timeout) {
 
 void Process::signal(int sig) {
     if (pid_ > 0 && !status_) ::kill(pid_, sig);
+}
+
+bool Process::write_stdin(std::string_view text) {
+    if (in_fd_ < 0) return false;
+    // A child that has exited makes write() raise SIGPIPE: block it for this thread
+    // and swallow the one raised, so the test sees `false` instead of dying.
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+    bool ok = true;
+    while (ok && !text.empty()) {
+        const ssize_t n = ::write(in_fd_, text.data(), text.size());
+        if (n > 0) text.remove_prefix(static_cast<std::size_t>(n));
+        else if (n < 0 && errno == EINTR) continue;
+        else ok = false;
+    }
+    const timespec zero{0, 0};
+    while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    return ok;
 }
 
 std::optional<int> Process::wait(std::chrono::milliseconds timeout) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace certlab::test {
@@ -21,6 +22,11 @@ public:
     /// Starts argv[0] with the given arguments. stdout is captured; stderr goes to
     /// `stderr_file` when given (so a failing test can show the daemon's log).
     static Process start(std::vector<std::string> argv, std::filesystem::path stderr_file = {});
+    struct Options {
+        std::filesystem::path stderr_file;  ///< as above; empty: the test's stderr
+        bool stdin_pipe = false;            ///< stdin is a pipe for write_stdin(), else /dev/null
+    };
+    static Process start(std::vector<std::string> argv, Options options);
     Process() = default;  ///< no process yet
     Process(Process&& other) noexcept;
     Process& operator=(Process&& other) noexcept;
@@ -33,6 +39,8 @@ public:
     /// Everything written to stdout until the process closes it or the timeout passes.
     std::string read_all(std::chrono::milliseconds timeout);
     void signal(int sig);
+    /// Writes to the child's stdin (started with stdin_pipe); false when it is gone.
+    bool write_stdin(std::string_view text);
     /// Exit status (or 128 + signal) once it ends; nullopt if still running after `timeout`.
     std::optional<int> wait(std::chrono::milliseconds timeout);
     [[nodiscard]] bool running();
@@ -41,6 +49,7 @@ private:
     void reset() noexcept;
     pid_t pid_ = -1;
     int out_fd_ = -1;
+    int in_fd_ = -1;
     std::string buffer_;
     std::optional<int> status_;
 };

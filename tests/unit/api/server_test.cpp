@@ -380,7 +380,7 @@ TEST_CASE("api: a handler exception is a 500 and the server keeps serving") {
     CHECK(get(h.port, "/v1/health").status == 200);
 }
 
-TEST_CASE("api: a garbage request gets 400 on its own connection; the next request works") {
+TEST_CASE("api: a garbage request gets 400 on its own connection, and the next request works") {
     Harness h;
     auto answer = raw_exchange(h.port, "\x16\x03\x01 this is not HTTP\r\n\r\n");
     CHECK(answer.rfind("HTTP/1.1 400", 0) == 0);

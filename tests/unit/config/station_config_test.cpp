@@ -99,11 +99,11 @@ TEST_CASE("config: wiring binds a device under test's roles to declared devices"
     CHECK(config::find_wiring(cfg, "p2") == nullptr);
 
     CHECK(load_error(dir, with_profiles(devices + "wiring:\n  p1:\n    psu: psu-9\n")) ==
-          file + ":13:10: wiring: psu: expected a device declared in 'devices:', got 'psu-9'");
+          file + ":11:10: wiring: psu: expected a device declared in 'devices:', got 'psu-9'");
     CHECK(load_error(dir, with_profiles(devices + "wiring:\n  p1:\n    drawer: p1\n")) ==
-          file + ":13:13: wiring: drawer: a device cannot be wired to itself");
+          file + ":11:13: wiring: drawer: a device cannot be wired to itself");
     CHECK(load_error(dir, with_profiles(devices + "wiring:\n  p1:\n    dut: p2\n")) ==
-          file + ":13:5: wiring: 'dut' is the device under test itself");
+          file + ":11:5: wiring: 'dut' is the device under test itself");
     CHECK(load_error(dir, with_profiles(devices + "wiring:\n  \"bench 3\":\n    drawer: p2\n"))
-              .find(":12:3: wiring: expected a device id or a glob of ids") != std::string::npos);
+              .find(":10:3: wiring: expected a device id or a glob of ids") != std::string::npos);
 }

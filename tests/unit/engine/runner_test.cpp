@@ -168,7 +168,7 @@ TEST_CASE("runner: each step is committed before the next one starts") {
     CHECK(committed_before_call == std::vector<std::int64_t>{1, 2, 3, 4, 5});
 }
 
-TEST_CASE("runner: iterations stop at max_failures; later scenarios still run") {
+TEST_CASE("runner: iterations stop at max_failures, and later scenarios still run") {
     Fixture f;
     for (int i = 0; i < 3; ++i) f.link.driver_.script.push_back(values({{"online", i != 1}}));
     f.link.driver_.script.push_back(values({{"online", true}}));

@@ -129,11 +129,11 @@ TEST_CASE("suite: roles name other devices of a run and bound what their steps m
         return error_of(roles_head + "  - id: A\n    title: t\n    steps:\n" + step);
     };
     CHECK(with_step("      - call: printer.status\n        role: psu\n") ==
-          "s.yaml:9:15: role: unknown role 'psu' (the suite declares: drawer, dut)");
+          "s.yaml:11:15: role: unknown role 'psu' (the suite declares: drawer, dut)");
     CHECK(with_step("      - call: printer.status\n        role: drawer\n") ==
-          "s.yaml:9:15: call printer.status: capability 'printer' is not among role drawer's capabilities");
+          "s.yaml:11:15: call printer.status: capability 'printer' is not among role drawer's capabilities");
     CHECK(with_step("      - call: cash_drawer.open\n")
-              .find("s.yaml:8:15: call cash_drawer.open: capability 'cash_drawer' is not in the suite's "
+              .find("s.yaml:10:15: call cash_drawer.open: capability 'cash_drawer' is not in the suite's "
                     "'requires' list") == 0);
     CHECK(error_of("suite: s\ntitle: S\nroles:\n  dut: [printer]\nscenarios: []\n")
               .find("s.yaml:4:3: roles: 'dut' is the device under test") == 0);

@@ -26,7 +26,7 @@ std::string error_of(const std::string& text) {
 }
 
 const std::string keys =
-    "kind, address, vid, pid, serial_number, manufacturer, product, port_path, mdns_service, txt.<key>";
+    "kind, address, vid, pid, serial_number, manufacturer, product, port_path, mdns_service, mdns_type, txt.<key>, ieee1284.<key>";
 
 }  // namespace
 

@@ -626,7 +626,7 @@ TEST_CASE("store: the WAL is checkpointed while the store is open") {
     CHECK(store->step_count(run.id) == 600);
 }
 
-TEST_CASE("store: get_run_detail keeps the most recent steps; steps() pages forward") {
+TEST_CASE("store: get_run_detail keeps the most recent steps, and steps() pages forward") {
     TempDir dir;
     auto store = Store::open(dir.db());
     Run run = make_run("PRN-0001", at(t0));

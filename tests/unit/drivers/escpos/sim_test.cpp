@@ -345,7 +345,7 @@ TEST_CASE("sim: escpos --disconnect-after on a pty closes it and exits 0") {
     CHECK(sim.wait_exit(2s) == 0);
 }
 
-TEST_CASE("sim: escpos printer on tcp; --disconnect-after drops one connection only") {
+TEST_CASE("sim: escpos printer on tcp: --disconnect-after drops one connection only") {
     Sim sim({"--tcp", "0", "--disconnect-after", "1"});
     REQUIRE(sim.ready_line().rfind("tcp 127.0.0.1:", 0) == 0);
     {
