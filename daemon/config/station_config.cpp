@@ -82,8 +82,8 @@ void load_profiles_from(StationConfig& cfg, const fs::path& dir, const YamlFile&
     for (const auto& file : files) {
         auto p = load_profile(file);
         if (auto it = cfg.profiles.find(p.id); it != cfg.profiles.end())
-            throw sdk::ConfigError(p.file + ": profile '" + p.id + "' is already defined in " +
-                                   it->second.file);
+            throw sdk::ConfigError(p.where + ": profile: '" + p.id + "' is already defined at " +
+                                   it->second.where);
         cfg.profiles.emplace(p.id, std::move(p));
     }
 }
@@ -137,6 +137,7 @@ DeviceProfile load_profile(const fs::path& file) {
     DeviceProfile p;
     p.file = file.string();
     p.id = require_id(f, root, "profile", "device profile");
+    p.where = f.where(root["profile"]);
     p.description = f.get_string(root, "description", "device profile", "");
     p.driver = f.get_string(root, "driver", "device profile");
     const auto* info = sdk::Registry::instance().find(p.driver);

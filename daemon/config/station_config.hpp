@@ -28,6 +28,7 @@ struct SerialSetting {
 struct DeviceProfile {
     std::string id;
     std::string file;
+    std::string where;                      ///< file:line:column of its `profile:` value
     std::string description;
     std::string driver;                     ///< registered driver name
     std::vector<std::string> capabilities;  ///< subset of the driver's (empty = all)

@@ -79,7 +79,8 @@ TEST_CASE("config: profiles are validated against the driver registry") {
     CHECK(load_error(dir, "profiles: p\n").find("driver 'escpos' does not provide 'scale'") != std::string::npos);
     test::write_file(dir / "p" / "a.yaml", "profile: a\ndriver: escpos\n");
     test::write_file(dir / "p" / "b.yaml", "profile: a\ndriver: escpos\n");
-    CHECK(load_error(dir, "profiles: p\n").find("profile 'a' is already defined") != std::string::npos);
+    CHECK(load_error(dir, "profiles: p\n") == (dir / "p" / "b.yaml").string() + ":1:10: profile: 'a' is already defined at " +
+                                                (dir / "p" / "a.yaml").string() + ":1:10");
 }
 
 TEST_CASE("config: wiring binds a device under test's roles to declared devices") {
