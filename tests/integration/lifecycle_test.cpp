@@ -19,6 +19,23 @@ std::uint16_t port_of(const std::string& address) {
     return static_cast<std::uint16_t>(std::stoi(address.substr(address.rfind(':') + 1)));
 }
 
+/// Starts the receipt-printer suite on device "p", kills its simulator once 20 steps
+/// are committed, and returns the run once it has ended.
+json pull_mid_run(const Daemon& d, Sim& sim, const std::filesystem::path& db) {
+    auto id = d.start_run("p", "receipt-printer");
+    REQUIRE(id > 0);
+    REQUIRE(wait_until([&] { return std::stoi(sql_value(db, "SELECT count(*) FROM step_results")) >= 20; }, 30s));
+    sim.process.signal(SIGKILL);
+    REQUIRE(sim.process.wait(5s));
+    return d.wait_for_run(id, 30s);
+}
+
+bool has_device_lost_step(const json& run) {
+    for (const auto& s : run["steps"])
+        if (s["outcome"] == "error" && s["reason"].get<std::string>().find("device-lost") == 0) return true;
+    return false;
+}
+
 }  // namespace
 
 TEST_CASE("lifecycle: a TCP printer whose simulator stops is lost, and ready again when it restarts") {
@@ -44,17 +61,9 @@ TEST_CASE("lifecycle: a TCP printer whose simulator stops is lost, and ready aga
         CHECK(d.start_run("p", "receipt-printer") == -409);
     }
     SUBCASE("mid-run: the step in flight ends as device-lost") {
-        auto id = d.start_run("p", "receipt-printer");
-        REQUIRE(id > 0);
-        REQUIRE(wait_until([&] { return std::stoi(sql_value(db, "SELECT count(*) FROM step_results")) >= 20; }, 30s));
-        sim.process.signal(SIGKILL);
-        REQUIRE(sim.process.wait(5s));
-        auto run = d.wait_for_run(id, 30s);
+        auto run = pull_mid_run(d, sim, db);
         CHECK(run["run"]["outcome"] == "error");
-        bool lost_step = false;
-        for (const auto& s : run["steps"])
-            if (s["outcome"] == "error" && s["reason"].get<std::string>().find("device-lost") == 0) lost_step = true;
-        CHECK_MESSAGE(lost_step, run.dump(1).substr(0, 3000));
+        CHECK_MESSAGE(has_device_lost_step(run), run.dump(1).substr(0, 3000));
         REQUIRE_MESSAGE(d.wait_for_state({"p"}, "lost"), d.log());
     }
 
@@ -74,18 +83,9 @@ TEST_CASE("lifecycle: a pty printer pulled mid-run ends the step as device-lost,
     auto db = dir / "s.db";
     Daemon d(dir, station_yaml({{"p", "serial:" + link.string(), ""}}, db));
     REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
-    auto id = d.start_run("p", "receipt-printer");
-    REQUIRE(id > 0);
-    REQUIRE(wait_until([&] { return std::stoi(sql_value(db, "SELECT count(*) FROM step_results")) >= 20; }, 30s));
-    sim.process.signal(SIGKILL);
-    REQUIRE(sim.process.wait(5s));
-
-    auto run = d.wait_for_run(id, 30s);
+    auto run = pull_mid_run(d, sim, db);
     CHECK(run["run"]["outcome"] == "error");
-    bool lost_step = false;
-    for (const auto& s : run["steps"])
-        if (s["outcome"] == "error" && s["reason"].get<std::string>().find("device-lost") == 0) lost_step = true;
-    CHECK_MESSAGE(lost_step, run.dump(1).substr(0, 3000));
+    CHECK_MESSAGE(has_device_lost_step(run), run.dump(1).substr(0, 3000));
     REQUIRE_MESSAGE(d.wait_for_state({"p"}, "lost"), d.log());
 
     sim = start();
