@@ -41,12 +41,20 @@ int main(int argc, char** argv) {
     std::string log_level;
     bool check_only = false;
     std::string port_file;
+    std::string record_file;
+    std::string record_notes;
     app.add_option("-c,--config", config_file, "station configuration (station.yaml)");
     app.add_option("--store", store_path, "SQLite store path (overrides store.path)");
     app.add_option("--api-port", api_port, "API port (overrides api.port; 0 = any free port)")->check(CLI::Range(0, 65535));
     app.add_option("--log-level", log_level, "trace, debug, info, warn or error");
     app.add_option("--port-file", port_file, "write the bound API port to this file once listening");
     app.add_flag("--check-config", check_only, "validate the configuration and suites, then exit");
+    auto* record_opt = app.add_option("--record", record_file,
+                   "record every device's sessions as captures (docs/CAPTURES.md); {device} in FILE is the "
+                   "device id, else with several devices the id goes before the extension")
+        ->option_text("FILE");
+    app.add_option("--record-notes", record_notes, "notes for the header of every capture --record writes")
+        ->needs(record_opt);
     app.set_version_flag("--version", std::string("certlabd ") + CERTLAB_VERSION);
     CLI11_PARSE(app, argc, argv);
 
@@ -74,9 +82,12 @@ int main(int argc, char** argv) {
     certlab::station::Station::Overrides overrides;
     if (!store_path.empty()) overrides.store_path = store_path;
     if (api_port >= 0) overrides.api_port = static_cast<std::uint16_t>(api_port);
+    if (!record_file.empty()) overrides.record = certlab::station::RecordOptions{record_file, record_notes};
     try {
         if (check_only) {
-            auto suites = certlab::engine::load_suites(cfg.suite_dirs);
+            std::vector<std::string> skipped;
+            auto suites = certlab::engine::load_suites(cfg.suite_dirs, &skipped);
+            for (const auto& w : skipped) std::printf("warning: %s\n", w.c_str());
             std::printf("configuration ok: %zu profile(s), %zu device(s), %zu suite(s)\n", cfg.profiles.size(),
                         cfg.devices.size(), suites.size());
             return 0;

@@ -9,7 +9,7 @@ CERTLAB_PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libusb-1.0-0-dev libserialport-dev libspdlog-dev libyaml-cpp-dev
   doctest-dev libsqlite3-dev libssl-dev libsystemd-dev nlohmann-json3-dev libcli11-dev
-  sqlite3 python3 procps
+  sqlite3 python3 procps openssl
   umockdev libumockdev-dev libavahi-client-dev avahi-daemon avahi-utils dbus-daemon iproute2
   clang-14 libclang-rt-14-dev
 )

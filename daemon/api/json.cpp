@@ -119,6 +119,8 @@ json run_json(const record::Run& r, record::TimePoint now) {
         {"duration_s", duration},
         {"scenarios_total", r.scenarios_total},
         {"roles", std::move(roles)},
+        {"firmware", r.firmware},
+        {"certification", r.certification_id ? json(*r.certification_id) : json(nullptr)},
         {"href", "/v1/runs/" + std::to_string(r.id)},
     };
 }

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/certification_routes.hpp"
 #include "api/json.hpp"
 #include "record/store.hpp"
 
@@ -195,7 +196,13 @@ Router make_routes(StationView& station) {
         if (!body.is_object()) throw HttpError(400, "request body must be a JSON object");
         auto device = body_string(body, "device");
         auto suite = body_string(body, "suite");
-        auto result = station.start_run(device, suite);
+        std::optional<std::int64_t> certification;
+        if (auto it = body.find("certification"); it != body.end() && !it->is_null()) {
+            if (!it->is_number_integer() || it->get<std::int64_t>() <= 0)
+                throw HttpError(400, "field 'certification' must be a certification id (a positive integer)");
+            certification = it->get<std::int64_t>();
+        }
+        auto result = station.start_run(device, suite, certification);
         if (!result.run_id) {
             // The station decides the status (404, 409, 422, 503); pass it through.
             unsigned status = result.http_status >= 400 && result.http_status <= 599
@@ -210,6 +217,7 @@ Router make_routes(StationView& station) {
         return res;
     });
 
+    add_certification_routes(r, station);
     return r;
 }
 

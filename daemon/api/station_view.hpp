@@ -15,6 +15,9 @@
 namespace certlab::record {
 class Store;
 }
+namespace certlab::certify {
+class Desk;
+}
 
 namespace certlab::api {
 
@@ -101,7 +104,10 @@ public:
     [[nodiscard]] virtual DriversInfo drivers() const { return {}; }
     /// Queues `suite` on `device`: 404 unknown device or suite, 409 device busy or
     /// not ready, 422 device lacks a capability the suite requires, 503 stopping.
-    virtual StartRunResult start_run(const std::string& device_id, const std::string& suite_id) = 0;
+    /// With a certification, the run is evidence for it (certify::Desk::check_run
+    /// says when it may not be: 404, 409, 422).
+    virtual StartRunResult start_run(const std::string& device_id, const std::string& suite_id,
+                                     std::optional<std::int64_t> certification_id) = 0;
     [[nodiscard]] virtual std::vector<ResourceInfo> resources() const = 0;
     /// A profile skeleton (YAML) with the stable keys of the resource at `address`;
     /// nullopt when no such resource is known.
@@ -112,6 +118,8 @@ public:
     virtual ActionResult release_device(const std::string& device_id) = 0;
     /// Read access to the durable record (runs, scenarios, steps).
     [[nodiscard]] virtual const record::Store& store() const = 0;
+    /// The certification record's desk; nullptr when the station keeps none.
+    [[nodiscard]] virtual certify::Desk* certification_desk() { return nullptr; }
 };
 
 }  // namespace certlab::api

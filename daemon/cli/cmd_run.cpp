@@ -132,7 +132,9 @@ int cmd_run_show(const ApiClient& api, Output out, std::int64_t id, bool steps) 
 }
 
 int cmd_run_start(const ApiClient& api, Output out, const StartOptions& opts) {
-    auto started = api.post("/v1/runs", Json{{"device", opts.device}, {"suite", opts.suite}});
+    Json body{{"device", opts.device}, {"suite", opts.suite}};
+    if (opts.certification > 0) body["certification"] = opts.certification;
+    auto started = api.post("/v1/runs", body);
     auto id = started.at("id").get<std::int64_t>();
     if (!opts.wait) {
         if (out.json) std::cout << started.dump(2) << '\n';

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "cli/api_client.hpp"
 
@@ -25,6 +26,7 @@ int cmd_run_show(const ApiClient& api, Output out, std::int64_t id, bool steps);
 struct StartOptions {
     std::string device;
     std::string suite;
+    std::int64_t certification = 0;  ///< > 0: the run is evidence for this certification
     bool wait = false;
     double poll_s = 1.0;  ///< [s] between progress polls with --wait
 };
@@ -41,6 +43,55 @@ int cmd_device_suggest(const ApiClient& api, Output out, const std::string& addr
 
 /// `certlab devices resources`: what discovery sees, claimed or not.
 int cmd_resources(const ApiClient& api, Output out);
+
+// The certification record (cmd_cert.cpp).
+
+struct IntakeOptions {
+    std::string partner;
+    std::string integration;
+    std::string model;
+    std::string serial;
+    std::string firmware;
+    std::string device;
+    std::vector<std::string> permissions;
+    std::string by;
+};
+
+/// `certlab intake ...`: prints the new certification's id alone (like run start).
+int cmd_intake(const ApiClient& api, Output out, const IntakeOptions& opts);
+/// `certlab cert list`
+int cmd_cert_list(const ApiClient& api, Output out);
+/// `certlab cert show ID`: summary, plan with statuses, open issues, next phase.
+int cmd_cert_show(const ApiClient& api, Output out, std::int64_t id);
+/// `certlab plan ID`: the required scenarios, why and their status.
+int cmd_plan(const ApiClient& api, Output out, std::int64_t id);
+/// `certlab certify ID SCENARIO`
+int cmd_certify(const ApiClient& api, Output out, std::int64_t id, const std::string& scenario,
+                const std::string& by);
+/// `certlab reject ID SCENARIO --feedback TEXT`
+int cmd_reject(const ApiClient& api, Output out, std::int64_t id, const std::string& scenario,
+               const std::string& by, const std::string& feedback);
+/// `certlab issues ID [--all]`: open issues with their next steps (all with --all).
+int cmd_issues(const ApiClient& api, Output out, std::int64_t id, bool all);
+
+struct IssueOptions {
+    std::string title;
+    std::string next_steps;
+    std::string severity = "major";
+    std::string scenario;
+    std::string by;
+};
+/// `certlab issue add ID --title T [--next-steps N] [--severity S] [--scenario SC]`
+int cmd_issue_add(const ApiClient& api, Output out, std::int64_t id, const IssueOptions& opts);
+/// `certlab issue close ID ISSUE --resolution TEXT`
+int cmd_issue_close(const ApiClient& api, Output out, std::int64_t id, std::int64_t issue,
+                    const std::string& resolution, const std::string& by);
+/// `certlab merchant add ID NAME [--location L]`
+int cmd_merchant_add(const ApiClient& api, Output out, std::int64_t id, const std::string& name,
+                     const std::string& location, const std::string& by);
+/// `certlab phase ID TO [--note N]`
+int cmd_phase(const ApiClient& api, Output out, std::int64_t id, const std::string& to, const std::string& by,
+              const std::string& note);
 
 /// Exit code for a finished run document: pass 0, fail 1, anything else 2.
 [[nodiscard]] int exit_code_for_run(const Json& run);

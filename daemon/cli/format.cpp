@@ -18,12 +18,12 @@ bool use_color() {
 std::string paint(std::string_view word) {
     if (!use_color()) return std::string(word);
     const char* code = nullptr;
-    if (word == "pass" || word == "ok") code = "32";
-    else if (word == "fail") code = "31";
+    if (word == "pass" || word == "ok" || word == "certified") code = "32";
+    else if (word == "fail" || word == "failed" || word == "rejected" || word == "critical") code = "31";
     else if (word == "error" || word == "timeout" || word == "aborted" || word == "interrupted" ||
              word == "lost" || word == "quarantined")
         code = "33";
-    else if (word == "running" || word == "busy") code = "36";
+    else if (word == "running" || word == "busy" || word == "passed") code = "36";
     if (!code) return std::string(word);
     return std::string("\x1b[") + code + "m" + std::string(word) + "\x1b[0m";
 }

@@ -17,8 +17,9 @@ using Json = nlohmann::ordered_json;
 /// True when stdout is a terminal and NO_COLOR is unset; decided once.
 [[nodiscard]] bool use_color();
 
-/// `word` coloured by meaning (pass green, fail red, error/timeout/aborted/
-/// interrupted yellow, running cyan) when use_color(), else unchanged.
+/// `word` coloured by meaning (pass/certified green, fail/failed/rejected/critical
+/// red, error/timeout/aborted/interrupted yellow, running/passed cyan) when
+/// use_color(), else unchanged.
 [[nodiscard]] std::string paint(std::string_view word);
 
 /// A field as display text: strings as is, numbers and booleans in JSON form,

@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/cert_args.hpp"
 #include "cli/commands.hpp"
 
 using namespace certlab::cli;
@@ -66,6 +67,11 @@ int main(int argc, char** argv) {
     start->add_option("--poll", start_opts.poll_s, "seconds between progress checks with --wait")
         ->capture_default_str()
         ->check(CLI::Range(0.05, 60.0));
+    start->add_option("--certification", start_opts.certification, "the run is evidence for this certification")
+        ->check(CLI::PositiveNumber);
+
+    CertArgs cert_args;
+    cert_args.add_to(app);
 
     try {
         app.parse(argc, argv);
@@ -89,6 +95,7 @@ int main(int argc, char** argv) {
         if (*release) return cmd_device_release(api, out, release_id);
         if (*suggest) return cmd_device_suggest(api, out, suggest_address, suggest_driver, suggest_profile_id);
         if (*resources) return cmd_resources(api, out);
+        if (auto code = cert_args.run(api, out)) return *code;
     } catch (const CliError& e) {
         std::cerr << "certlab: " << e.what() << '\n';
         return e.code();

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <set>
 
+#include "config/profile_actions.hpp"
 #include "config/yaml_util.hpp"
 #include "inventory/match_config.hpp"
 #include "sdk/registry.hpp"
@@ -132,7 +133,7 @@ DeviceProfile load_profile(const fs::path& file) {
     auto f = YamlFile::load(file);
     const auto& root = f.root();
     f.check_keys(root, {"profile", "description", "driver", "capabilities", "serial", "settings", "match",
-                        "priority", "probe", "identify"},
+                        "priority", "probe", "identify", "actions"},
                  "device profile");
     DeviceProfile p;
     p.file = file.string();
@@ -146,15 +147,27 @@ DeviceProfile load_profile(const fs::path& file) {
         for (const auto& d : sdk::Registry::instance().all()) known += (known.empty() ? "" : ", ") + d.name;
         f.fail(root["driver"], "driver: expected a known driver (" + known + "), got '" + p.driver + "'");
     }
+    // What the driver offers: its own capabilities, or those the profile's actions implement.
+    std::vector<std::string> offered = info->capabilities;
+    if (info->profile_actions) {
+        if (!root["actions"])
+            f.fail(root, "device profile: driver '" + p.driver + "' takes its actions from the profile; missing key 'actions'");
+        p.actions = read_profile_actions(f, root["actions"], p.id);
+        offered = capabilities_of(p.actions);
+    } else if (root["actions"]) {
+        f.fail(root["actions"], "actions: driver '" + p.driver +
+                                    "' has actions of its own; only drivers such as line and http take them from the profile");
+    }
     p.capabilities = f.get_string_list(root, "capabilities");
     for (std::size_t i = 0; i < p.capabilities.size(); ++i) {
         const auto& cap = p.capabilities[i];
-        if (std::find(info->capabilities.begin(), info->capabilities.end(), cap) == info->capabilities.end()) {
+        if (std::find(offered.begin(), offered.end(), cap) == offered.end()) {
             auto node = root["capabilities"].IsSequence() ? root["capabilities"][i] : root["capabilities"];
-            f.fail(node, "capabilities: driver '" + p.driver + "' does not provide '" + cap + "'");
+            f.fail(node, "capabilities: driver '" + p.driver + "' does not provide '" + cap + "'" +
+                             (info->profile_actions ? " (no action of the profile implements it)" : ""));
         }
     }
-    if (p.capabilities.empty()) p.capabilities = info->capabilities;
+    if (p.capabilities.empty()) p.capabilities = offered;
     p.serial = read_serial(f, root);
     p.settings = read_settings(f, root);
     if (root["match"]) p.match = inventory::read_profile_match(f, root);

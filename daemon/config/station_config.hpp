@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "inventory/match_spec.hpp"
+#include "sdk/profile_action.hpp"
 #include "sdk/settings.hpp"
 
 namespace certlab::config {
@@ -34,6 +35,7 @@ struct DeviceProfile {
     std::vector<std::string> capabilities;  ///< subset of the driver's (empty = all)
     std::vector<SerialSetting> serial;      ///< default line settings for serial links
     sdk::Settings settings;                 ///< driver settings
+    std::vector<sdk::ProfileAction> actions;  ///< `actions:` of a driver that takes them from the profile
     std::optional<inventory::MatchSpec> match;  ///< how discovery recognises it (none: static only)
 };
 

@@ -6,6 +6,8 @@
 #include <regex>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "config/yaml_util.hpp"
 #include "engine/units.hpp"
 #include "sdk/error.hpp"
@@ -171,8 +173,8 @@ Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds
         s.action = sdk::find_action(name);
         if (!s.action) {
             std::string known;
-            for (const auto& c : sdk::capability_catalog())
-                for (const auto& a : c.actions) known += (known.empty() ? "" : ", ") + a.qualified();
+            for (const auto* c : sdk::all_capabilities())
+                for (const auto& a : c->actions) known += (known.empty() ? "" : ", ") + a.qualified();
             f.fail(n["call"], "call: unknown action '" + name + "' (expected one of: " + known + ")");
         }
         s.role = f.get_string(n, "role", "call step", "dut");
@@ -222,13 +224,15 @@ Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds
 
 Scenario read_scenario(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds step_timeout,
                        const Roles& roles) {
-    f.check_keys(n, {"id", "title", "description", "steps", "iterations", "interval", "max_failures", "timeout"},
+    f.check_keys(n, {"id", "title", "description", "permissions", "steps", "iterations", "interval", "max_failures",
+                     "timeout"},
                  "scenario");
     Scenario sc;
     sc.where = f.where(n);
     sc.id = f.get_string(n, "id", "scenario");
     sc.title = f.get_string(n, "title", "scenario");
     sc.description = f.get_string(n, "description", "scenario", "");
+    sc.permissions = f.get_string_list(n, "permissions");
     sc.iterations = static_cast<int>(f.get_int(n, "iterations", 1, 1, 10'000'000));
     sc.interval = f.get_duration(n, "interval", {});
     sc.max_failures = static_cast<int>(f.get_int(n, "max_failures", 1, 1, 10'000'000));
@@ -261,8 +265,10 @@ Suite read_suite(const YamlFile& f) {
     s.requires_capabilities = f.get_string_list(root, "requires");
     for (std::size_t i = 0; i < s.requires_capabilities.size(); ++i)
         if (!sdk::find_capability(s.requires_capabilities[i]))
-            f.fail(root["requires"].IsSequence() ? root["requires"][i] : root["requires"],
-                   "requires: unknown capability '" + s.requires_capabilities[i] + "'");
+            throw MissingCapability(
+                f.where(root["requires"].IsSequence() ? root["requires"][i] : root["requires"]) +
+                ": requires: capability '" + s.requires_capabilities[i] +
+                "' is neither built in nor defined by a loaded device profile; suite " + s.id + " is not loaded");
     s.roles["dut"] = s.requires_capabilities;
     if (auto roles = root["roles"]) {
         f.require_map(roles, "roles");
@@ -276,8 +282,10 @@ Suite read_suite(const YamlFile& f) {
             auto caps = f.get_string_list(roles, name);
             for (std::size_t i = 0; i < caps.size(); ++i)
                 if (!sdk::find_capability(caps[i]))
-                    f.fail(kv.second.IsSequence() ? kv.second[i] : kv.second,
-                           "roles: " + name + ": unknown capability '" + caps[i] + "'");
+                    throw MissingCapability(f.where(kv.second.IsSequence() ? kv.second[i] : kv.second) + ": roles: " +
+                                            name + ": capability '" + caps[i] +
+                                            "' is neither built in nor defined by a loaded device profile; suite " +
+                                            s.id + " is not loaded");
             if (caps.empty()) f.fail(kv.second, "roles: " + name + ": expected a list of capabilities");
             s.roles[name] = std::move(caps);
         }
@@ -296,6 +304,10 @@ Suite read_suite(const YamlFile& f) {
         s.scenarios.push_back(read_scenario(f, n, step_timeout, s.roles));
         const auto& sc = s.scenarios.back();
         if (!ids.insert(sc.id).second) f.fail(n["id"], "id: scenario '" + sc.id + "' appears twice");
+        // A scenario narrows the suite's permissions; one the suite does not list is a typo.
+        for (const auto& p : sc.permissions)
+            if (std::find(s.permissions.begin(), s.permissions.end(), p) == s.permissions.end())
+                f.fail(n["permissions"], "permissions: '" + p + "' is not among the suite's permissions");
     }
     return s;
 }
@@ -313,7 +325,7 @@ Suite parse_suite(std::string_view text, const std::string& name) {
     return read_suite(YamlFile::parse(text, name));
 }
 
-std::vector<Suite> load_suites(const std::vector<fs::path>& dirs) {
+std::vector<Suite> load_suites(const std::vector<fs::path>& dirs, std::vector<std::string>* skipped) {
     std::vector<Suite> out;
     for (const auto& dir : dirs) {
         std::error_code ec;
@@ -323,7 +335,14 @@ std::vector<Suite> load_suites(const std::vector<fs::path>& dirs) {
             if (e.path().extension() == ".yaml" || e.path().extension() == ".yml") files.push_back(e.path());
         std::sort(files.begin(), files.end());
         for (const auto& file : files) {
-            auto s = load_suite(file);
+            Suite s;
+            try {
+                s = load_suite(file);
+            } catch (const MissingCapability& e) {
+                if (skipped) skipped->push_back(e.what());
+                else spdlog::warn("{}", e.what());
+                continue;
+            }
             for (const auto& other : out)
                 if (other.id == s.id)
                     throw sdk::ConfigError(s.file + ": suite '" + s.id + "' is already defined in " + other.file);

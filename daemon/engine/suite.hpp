@@ -3,6 +3,8 @@
 // capability catalog, so a run never meets a step it cannot execute.
 #pragma once
 
+#include "sdk/error.hpp"
+
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -58,6 +60,9 @@ struct Scenario {
     std::string id;     ///< e.g. PRN-003
     std::string title;
     std::string description;
+    /// API permissions whose certification needs this scenario; empty: the suite's.
+    /// Always among the suite's `permissions`.
+    std::vector<std::string> permissions;
     std::vector<Step> steps;
     int iterations = 1;
     std::chrono::microseconds interval{};   ///< pause between iterations
@@ -82,11 +87,23 @@ struct Suite {
     std::vector<Scenario> scenarios;
 };
 
-/// Loads and validates one suite file; throws sdk::ConfigError("file:line:col: ...").
+/// A suite needs a capability that is neither built in nor defined by a loaded device
+/// profile (a `line` or `http` profile defines its own): on a bench without such a
+/// profile the suite cannot run, but the bench is not misconfigured either.
+class MissingCapability : public sdk::ConfigError {
+public:
+    using sdk::ConfigError::ConfigError;
+};
+
+/// Loads and validates one suite file; throws sdk::ConfigError("file:line:col: ..."),
+/// MissingCapability for a capability no one defined.
 Suite load_suite(const std::filesystem::path& file);
 /// Same, from text (tests).
 Suite parse_suite(std::string_view text, const std::string& name);
-/// Every *.yaml under the directories; a duplicate suite id is an error.
-std::vector<Suite> load_suites(const std::vector<std::filesystem::path>& dirs);
+/// Every *.yaml under the directories; a duplicate suite id is an error. A suite
+/// throwing MissingCapability is left out, and its message (file:line:column, the
+/// capability) goes to `skipped`, or to the log as a warning when `skipped` is null.
+std::vector<Suite> load_suites(const std::vector<std::filesystem::path>& dirs,
+                               std::vector<std::string>* skipped = nullptr);
 
 }  // namespace certlab::engine

@@ -8,7 +8,7 @@
 namespace certlab::engine {
 namespace {
 
-enum class Dim { none, time, voltage, current, power, mass, data, frequency, length, ratio, temperature };
+enum class Dim { none, time, voltage, current, power, mass, data, frequency, length, ratio, temperature, rotation };
 
 struct Unit {
     std::string_view symbol;
@@ -16,7 +16,8 @@ struct Unit {
     double scale;  ///< multiply to get the dimension's base unit
 };
 
-// Base units: s, V, A, W, g, B, Hz, m, % ; temperature only in degC (no offset math).
+// Base units: s, V, A, W, g, B, Hz, m, %, rpm; temperature only in degC, also written °C
+// (no offset math).
 constexpr std::array units{
     Unit{"", Dim::none, 1},        Unit{"s", Dim::time, 1},       Unit{"ms", Dim::time, 1e-3},
     Unit{"us", Dim::time, 1e-6},   Unit{"min", Dim::time, 60},    Unit{"h", Dim::time, 3600},
@@ -27,6 +28,7 @@ constexpr std::array units{
     Unit{"B", Dim::data, 1},       Unit{"KiB", Dim::data, 1024},  Unit{"MiB", Dim::data, 1048576},
     Unit{"Hz", Dim::frequency, 1}, Unit{"kHz", Dim::frequency, 1e3}, Unit{"m", Dim::length, 1},
     Unit{"mm", Dim::length, 1e-3}, Unit{"%", Dim::ratio, 1},      Unit{"degC", Dim::temperature, 1},
+    Unit{"°C", Dim::temperature, 1},  Unit{"rpm", Dim::rotation, 1},
 };
 
 const Unit* find_unit(std::string_view symbol) {

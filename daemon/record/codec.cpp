@@ -144,6 +144,22 @@ std::map<std::string, RoleBinding> roles_from_json(std::string_view text) {
     return out;
 }
 
+std::string strings_to_json(const std::vector<std::string>& list) {
+    // replace: a name is never put in the record as invalid UTF-8 that then cannot be read.
+    return json(list).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::vector<std::string> strings_from_json(std::string_view text) {
+    json j = json::parse(text);
+    if (!j.is_array()) bad("not a JSON array of strings");
+    std::vector<std::string> out;
+    for (const auto& e : j) {
+        if (!e.is_string()) bad("not a JSON array of strings");
+        out.push_back(e.get<std::string>());
+    }
+    return out;
+}
+
 std::string transcript_to_json(const sdk::Transcript& transcript) {
     json list = json::array();
     for (const auto& e : transcript.entries()) {

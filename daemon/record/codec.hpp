@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "record/model.hpp"
 #include "sdk/transcript.hpp"
@@ -21,6 +22,11 @@ namespace certlab::record::codec {
 [[nodiscard]] std::string roles_to_json(const std::map<std::string, RoleBinding>& roles);
 /// Throws std::runtime_error on text roles_to_json did not write.
 [[nodiscard]] std::map<std::string, RoleBinding> roles_from_json(std::string_view json);
+
+/// A list of names as a JSON array of strings (capabilities, permissions, roles).
+[[nodiscard]] std::string strings_to_json(const std::vector<std::string>& list);
+/// Throws std::runtime_error on text strings_to_json did not write.
+[[nodiscard]] std::vector<std::string> strings_from_json(std::string_view json);
 
 [[nodiscard]] std::string transcript_to_json(const sdk::Transcript& transcript);
 /// Throws std::runtime_error on text transcript_to_json did not write.

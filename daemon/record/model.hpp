@@ -61,6 +61,8 @@ struct Run {
     /// Devices in the suite's other roles: role -> {device id, driver}; empty when
     /// the run uses the device under test only.
     std::map<std::string, RoleBinding> roles;
+    std::string firmware;         ///< the device's firmware when the run started (provenance)
+    std::optional<std::int64_t> certification_id;  ///< the certification the run is evidence for
 };
 
 struct ScenarioResult {

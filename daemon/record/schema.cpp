@@ -104,9 +104,121 @@ ALTER TABLE runs ADD COLUMN roles TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE step_results ADD COLUMN role TEXT NOT NULL DEFAULT 'dut';
 )sql";
 
-constexpr std::array<Migration, 2> all{{
+// Version 3: the certification record (DESIGN.md section 6). A certification is a
+// partner device taken in for a set of API permissions; its plan is the scenarios
+// those permissions require, fixed at intake so later suite edits do not move the
+// goalposts. Scenario status is never stored: it is derived from the results of the
+// certification's runs plus sign-offs (certify/status.hpp). Notes:
+// - signoffs reference the plan item, so the database itself refuses a verdict on
+//   a scenario the certification does not require, and the result judged.
+// - issues_one_per_failure: a failed required scenario becomes exactly one issue
+//   per run, however often the run is read back (INSERT OR IGNORE relies on it).
+// - runs.firmware is what the device reported when the run started (provenance);
+//   runs.certification_id is NULL for runs made outside any certification.
+// - Lists of names (capabilities, a plan item's permissions and roles) are JSON
+//   arrays: they are read and written whole, never queried by element.
+constexpr std::string_view v3 = R"sql(
+CREATE TABLE certifications (
+  id             INTEGER PRIMARY KEY,
+  partner        TEXT    NOT NULL CHECK (partner <> ''),
+  integration    TEXT    NOT NULL CHECK (integration <> ''),
+  device_model   TEXT    NOT NULL CHECK (device_model <> ''),
+  serial_number  TEXT    NOT NULL DEFAULT '',
+  firmware       TEXT    NOT NULL DEFAULT '',
+  device_id      TEXT    NOT NULL,
+  capabilities   TEXT    NOT NULL DEFAULT '[]',
+  taken_in_by    TEXT    NOT NULL DEFAULT '',
+  phase          TEXT    NOT NULL
+    CHECK (phase IN ('intake', 'lab', 'certified', 'pilot', 'ga')),
+  created_at     TEXT    NOT NULL,
+  phase_since    TEXT    NOT NULL
+);
+
+CREATE TABLE certification_permissions (
+  certification_id  INTEGER NOT NULL REFERENCES certifications (id) ON DELETE CASCADE,
+  position          INTEGER NOT NULL CHECK (position >= 0),
+  permission        TEXT    NOT NULL CHECK (permission <> ''),
+  PRIMARY KEY (certification_id, permission)
+) WITHOUT ROWID;
+
+CREATE TABLE plan_items (
+  certification_id  INTEGER NOT NULL REFERENCES certifications (id) ON DELETE CASCADE,
+  position          INTEGER NOT NULL CHECK (position >= 0),
+  scenario_id       TEXT    NOT NULL,
+  suite_id          TEXT    NOT NULL,
+  title             TEXT    NOT NULL DEFAULT '',
+  permissions       TEXT    NOT NULL DEFAULT '[]',
+  roles             TEXT    NOT NULL DEFAULT '[]',
+  PRIMARY KEY (certification_id, scenario_id)
+) WITHOUT ROWID;
+
+CREATE TABLE signoffs (
+  id                  INTEGER PRIMARY KEY,
+  certification_id    INTEGER NOT NULL REFERENCES certifications (id) ON DELETE CASCADE,
+  scenario_id         TEXT    NOT NULL,
+  scenario_result_id  INTEGER NOT NULL REFERENCES scenario_results (id),
+  verdict             TEXT    NOT NULL CHECK (verdict IN ('certified', 'rejected')),
+  signed_by           TEXT    NOT NULL CHECK (signed_by <> ''),
+  feedback            TEXT    NOT NULL DEFAULT '',
+  signed_at           TEXT    NOT NULL,
+  FOREIGN KEY (certification_id, scenario_id) REFERENCES plan_items (certification_id, scenario_id)
+);
+CREATE INDEX signoffs_by_certification ON signoffs (certification_id, id);
+
+CREATE TABLE issues (
+  id                  INTEGER PRIMARY KEY,
+  certification_id    INTEGER NOT NULL REFERENCES certifications (id) ON DELETE CASCADE,
+  title               TEXT    NOT NULL CHECK (title <> ''),
+  next_steps          TEXT    NOT NULL DEFAULT '',
+  severity            TEXT    NOT NULL CHECK (severity IN ('critical', 'major', 'minor')),
+  source              TEXT    NOT NULL CHECK (source IN ('failure', 'rejection', 'manual')),
+  scenario_id         TEXT    NOT NULL DEFAULT '',
+  run_id              INTEGER REFERENCES runs (id),
+  scenario_result_id  INTEGER REFERENCES scenario_results (id),
+  status              TEXT    NOT NULL CHECK (status IN ('open', 'closed')),
+  phase               TEXT    NOT NULL
+    CHECK (phase IN ('intake', 'lab', 'certified', 'pilot', 'ga')),
+  raised_by           TEXT    NOT NULL DEFAULT '',
+  created_at          TEXT    NOT NULL,
+  closed_at           TEXT,
+  closed_by           TEXT    NOT NULL DEFAULT '',
+  resolution          TEXT    NOT NULL DEFAULT '',
+  CHECK ((status = 'closed') = (closed_at IS NOT NULL))
+);
+CREATE INDEX issues_by_certification ON issues (certification_id, id);
+CREATE UNIQUE INDEX issues_one_per_failure ON issues (certification_id, run_id, scenario_id)
+  WHERE source = 'failure';
+
+CREATE TABLE merchants (
+  id                INTEGER PRIMARY KEY,
+  certification_id  INTEGER NOT NULL REFERENCES certifications (id) ON DELETE CASCADE,
+  name              TEXT    NOT NULL CHECK (name <> ''),
+  location          TEXT    NOT NULL DEFAULT '',
+  added_by          TEXT    NOT NULL DEFAULT '',
+  added_at          TEXT    NOT NULL,
+  UNIQUE (certification_id, name)
+);
+
+CREATE TABLE phase_changes (
+  id                INTEGER PRIMARY KEY,
+  certification_id  INTEGER NOT NULL REFERENCES certifications (id) ON DELETE CASCADE,
+  from_phase        TEXT CHECK (from_phase IN ('intake', 'lab', 'certified', 'pilot', 'ga')),
+  to_phase          TEXT NOT NULL CHECK (to_phase IN ('intake', 'lab', 'certified', 'pilot', 'ga')),
+  changed_by        TEXT NOT NULL DEFAULT '',
+  note              TEXT NOT NULL DEFAULT '',
+  changed_at        TEXT NOT NULL
+);
+CREATE INDEX phase_changes_by_certification ON phase_changes (certification_id, id);
+
+ALTER TABLE runs ADD COLUMN firmware TEXT NOT NULL DEFAULT '';
+ALTER TABLE runs ADD COLUMN certification_id INTEGER REFERENCES certifications (id);
+CREATE INDEX runs_by_certification ON runs (certification_id, id) WHERE certification_id IS NOT NULL;
+)sql";
+
+constexpr std::array<Migration, 3> all{{
     {1, v1},
     {2, v2},
+    {3, v3},
 }};
 static_assert(all.size() == Store::schema_version,
               "append a migration for every schema version");

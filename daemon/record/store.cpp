@@ -49,8 +49,8 @@ Store::Statements::Statements(sqlite3* db)
       insert_run(db,
                  "INSERT INTO runs (device_id, suite_id, suite_title, suite_hash, driver, "
                  "station_id, certlab_version, status, outcome, reason, started_at, ended_at, "
-                 "scenarios_total, roles) "
-                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"),
+                 "scenarios_total, roles, firmware, certification_id) "
+                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"),
       update_run_status(db, "UPDATE runs SET status = ?2 WHERE id = ?1"),
       end_run(db,
               "UPDATE runs SET status = ?2, outcome = ?3, reason = ?4, ended_at = ?5 "
@@ -98,7 +98,8 @@ Store::Statements::Statements(sqlite3* db)
       step_count(db, "SELECT count(*) FROM step_results WHERE run_id = ?1"),
       measurements_of_step(db,
                            "SELECT name, value, unit, low, high, within FROM measurements "
-                           "WHERE step_result_id = ?1 ORDER BY id") {}
+                           "WHERE step_result_id = ?1 ORDER BY id"),
+      cert(db) {}
 
 Store::Store(sqlite3* db) : db_(db) {}
 
@@ -187,6 +188,7 @@ void Store::begin_run(Run& run) {
     if (run.ended_at) q.bind(12, format_time(*run.ended_at));
     else q.bind_null(12);
     q.bind(13, run.scenarios_total).bind(14, codec::roles_to_json(run.roles));
+    q.bind(15, run.firmware).bind(16, run.certification_id);
     q.run(what);
     run.id = sqlite3_last_insert_rowid(db_);
 }

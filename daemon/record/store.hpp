@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "record/certification.hpp"
 #include "record/model.hpp"
 
 struct sqlite3;
@@ -44,7 +45,7 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    static constexpr int schema_version = 2;
+    static constexpr int schema_version = 3;
     [[nodiscard]] int version() const;
 
     /// Marks every run left `running` or `queued` by a previous process as
@@ -77,6 +78,35 @@ public:
     [[nodiscard]] std::vector<StepResult> steps(std::int64_t run_id, std::int64_t after_seq,
                                                int limit) const;
     [[nodiscard]] std::int64_t step_count(std::int64_t run_id) const;
+
+    // The certification record (store_cert.cpp). Whether a change is allowed is
+    // certify/'s business; the store keeps what it is given, each write one transaction.
+
+    /// Inserts the certification with its permissions and plan, and the intake as its
+    /// first phase change; sets c.id.
+    void create_certification(Certification& c);
+    /// Ids of every certification, newest first.
+    [[nodiscard]] std::vector<std::int64_t> certification_ids() const;
+    [[nodiscard]] std::optional<Certification> get_certification(std::int64_t id) const;
+    /// The certification and everything recorded about it, in one consistent snapshot.
+    [[nodiscard]] std::optional<CertificationRecord> read_certification(std::int64_t id) const;
+    /// Records a sign-off (sets s.id). A `certified` verdict also closes the
+    /// scenario's open failure issues with `resolution`; a rejection's `issue`, when
+    /// given, is inserted (sets its id). Returns how many issues were closed.
+    int record_signoff(SignOff& s, Issue* issue, const std::string& resolution);
+    /// Inserts an issue; sets issue.id.
+    void add_issue(Issue& issue);
+    /// Inserts failure issues, each at most once per certification, run and scenario
+    /// (a duplicate is skipped, not an error); returns the ones inserted, with ids.
+    [[nodiscard]] std::vector<Issue> add_failure_issues(std::vector<Issue> issues);
+    /// Closes an open issue of the certification; false when there is none such.
+    bool close_issue(std::int64_t certification_id, std::int64_t issue_id, const std::string& by,
+                     const std::string& resolution, TimePoint at);
+    /// Inserts a pilot merchant (names are unique within a certification); sets m.id.
+    void add_merchant(Merchant& m);
+    /// Moves the certification from change.from to change.to and records the change;
+    /// false (nothing written) when its phase is no longer change.from.
+    bool change_phase(const PhaseChange& change);
 
     /// `PRAGMA integrity_check` result: "ok" when healthy.
     [[nodiscard]] std::string integrity_check() const;

@@ -61,6 +61,8 @@ Run read_run(const Query& q) {
     } catch (const std::exception& e) {
         throw StoreError(where + ": roles: " + e.what());
     }
+    r.firmware = q.text(15);
+    if (!q.is_null(16)) r.certification_id = q.int64(16);
     return r;
 }
 

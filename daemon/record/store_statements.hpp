@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 
+#include "record/cert_statements.hpp"
 #include "record/checkpointer.hpp"
 #include "record/sqlite.hpp"
 #include "record/store.hpp"
@@ -15,7 +16,7 @@ namespace certlab::record {
 // Column lists, in the order the row readers in store_read.cpp expect them.
 inline constexpr std::string_view run_columns =
     "id, device_id, suite_id, suite_title, suite_hash, driver, station_id, certlab_version, "
-    "status, outcome, reason, started_at, ended_at, scenarios_total, roles";
+    "status, outcome, reason, started_at, ended_at, scenarios_total, roles, firmware, certification_id";
 inline constexpr std::string_view scenario_columns =
     "id, run_id, scenario_id, title, outcome, reason, iterations, iterations_planned, "
     "passed_iterations, started_at, ended_at";
@@ -54,6 +55,8 @@ struct Store::Statements {
     sql::Stmt steps_after;
     sql::Stmt step_count;
     sql::Stmt measurements_of_step;
+
+    CertStatements cert;  ///< the certification record's (store_cert.cpp)
 
     // Declared last so it stops first; set by Store::open.
     std::unique_ptr<Checkpointer> checkpointer;

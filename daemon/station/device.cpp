@@ -3,8 +3,11 @@
 #include <spdlog/spdlog.h>
 
 #include "sdk/error.hpp"
+#include "station/recording.hpp"
 #include "transport/address.hpp"
 #include "transport/factory.hpp"
+#include "transport/recording.hpp"
+#include "transport/tls.hpp"
 
 namespace certlab::station {
 
@@ -40,6 +43,9 @@ transport::Address resolve_address(const config::DeviceConfig& cfg, const config
                 throw sdk::ConfigError(s.where + ": " + e.what());
             }
         }
+    // tls: the CA file and server name, where the address query does not give them.
+    if (addr.kind == transport::Address::Kind::tls)
+        for (const auto* settings : {&cfg.settings, &profile.settings}) transport::fill_tls_options(addr, *settings);
     return addr;
 }
 
@@ -51,24 +57,35 @@ sdk::Settings merge(const sdk::Settings& base, const sdk::Settings& over) {
 
 /// What kind of link an address names, for a statically declared device.
 sdk::Resource::Kind kind_of(const std::string& address) {
-    if (address.starts_with("tcp:")) return sdk::Resource::Kind::net;
+    if (address.starts_with("tcp:") || address.starts_with("tls:")) return sdk::Resource::Kind::net;
     if (address.starts_with("usb:")) return sdk::Resource::Kind::usb;
     return sdk::Resource::Kind::serial;
+}
+
+/// The transport, behind a recorder when the station records (--record).
+std::unique_ptr<sdk::Transport> recorded(std::unique_ptr<sdk::Transport> t,
+                                         const std::shared_ptr<transport::CaptureWriter>& capture) {
+    if (!capture) return t;
+    return std::make_unique<transport::RecordingTransport>(std::move(t), capture);
 }
 
 }  // namespace
 
 Device::Device(boost::asio::any_io_executor ex, const config::DeviceConfig& cfg,
-               const config::DeviceProfile& profile, const sdk::DriverInfo& driver)
+               const config::DeviceProfile& profile, const sdk::DriverInfo& driver,
+               std::shared_ptr<transport::CaptureWriter> capture)
     : id_(cfg.id), profile_(profile), driver_info_(driver), address_(cfg.address),
       resource_{kind_of(cfg.address), cfg.address, {}, "config"},
       settings_(merge(profile.settings, cfg.settings)),
-      transport_(transport::make_transport(resolve_address(cfg, profile), ex)),
+      capture_(std::move(capture)),
+      transport_(recorded(transport::make_transport(resolve_address(cfg, profile), ex), capture_)),
       stream_(*transport_), log_(device_logger(cfg.id)),
       state_since_(std::chrono::system_clock::now()) {
     open_timeout_ = settings_.get_duration("open_timeout", std::chrono::seconds(2));
-    ctx_ = std::make_unique<sdk::DriverContext>(sdk::DriverContext{id_, resource_, stream_, settings_, log_});
+    ctx_ = std::make_unique<sdk::DriverContext>(
+        sdk::DriverContext{id_, resource_, stream_, settings_, log_, profile_.actions});
     driver_ = driver_info_.create(*ctx_);
+    if (capture_) driver_ = std::make_unique<RecordingDriver>(std::move(driver_), capture_);
 }
 
 Device::~Device() { close(); }
@@ -157,6 +174,8 @@ void Device::close() noexcept {
 
 void Device::set_state(DeviceState s, std::string reason) {
     if (s == state_ && reason == state_reason_) return;
+    if (capture_ && (s == DeviceState::lost || s == DeviceState::quarantined))
+        capture_->mark(transport::marker::lost, s == DeviceState::quarantined ? "quarantined: " + reason : reason);
     log_->log(s == DeviceState::lost ? spdlog::level::warn : spdlog::level::info, "state {} -> {}{}{}",
               to_string(state_), to_string(s), reason.empty() ? "" : ": ", reason);
     state_ = s;

@@ -13,6 +13,10 @@
 #include "engine/device_link.hpp"
 #include "sdk/registry.hpp"
 
+namespace certlab::transport {
+class CaptureWriter;
+}
+
 namespace certlab::station {
 
 enum class DeviceState { present, identified, ready, busy, lost, quarantined };
@@ -21,8 +25,10 @@ enum class DeviceState { present, identified, ready, busy, lost, quarantined };
 class Device final : public engine::DeviceLink {
 public:
     /// Creates the transport and the driver (settings are checked here, no I/O).
+    /// With a `capture`, every session is recorded into it (station/recording.hpp).
     Device(boost::asio::any_io_executor ex, const config::DeviceConfig& cfg,
-           const config::DeviceProfile& profile, const sdk::DriverInfo& driver);
+           const config::DeviceProfile& profile, const sdk::DriverInfo& driver,
+           std::shared_ptr<transport::CaptureWriter> capture = {});
     ~Device() override;
 
     // engine::DeviceLink
@@ -62,6 +68,7 @@ private:
     std::string address_;
     sdk::Resource resource_;
     sdk::Settings settings_;
+    std::shared_ptr<transport::CaptureWriter> capture_;  ///< null unless recording (--record)
     std::unique_ptr<sdk::Transport> transport_;
     sdk::Stream stream_;
     std::shared_ptr<spdlog::logger> log_;

@@ -59,6 +59,7 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
     : io_(io), cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
     if (overrides.store_path) cfg_.store_path = *overrides.store_path;
     if (overrides.api_port) cfg_.api_port = *overrides.api_port;
+    record_ = std::move(overrides.record);
     log_plugins(cfg_.plugins);
 
     suites_ = engine::load_suites(cfg_.suite_dirs);
@@ -116,6 +117,9 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
                                                                          : record::Store::Sync::normal});
     if (int n = store_->mark_interrupted("certlabd stopped while the run was in progress"); n > 0)
         spdlog::warn("marked {} run(s) interrupted by the previous shutdown or crash", n);
+    desk_ = std::make_unique<certify::Desk>(*store_, certify::describe_suites(suites_));
+    // A run may have ended just before a crash, before its failures became issues.
+    if (auto n = desk_->sync_all(); n > 0) spdlog::warn("raised {} outstanding issue(s) from earlier runs", n);
     spdlog::info("station {}: {} device(s), {} suite(s), store {}", cfg_.station_id, devices_.size(),
                  suites_.size(), cfg_.store_path.string());
 }
@@ -142,7 +146,13 @@ void Station::start() {
 Device& Station::add_device(const config::DeviceConfig& dc) {
     const auto& profile = cfg_.profiles.at(dc.profile);
     const auto* info = sdk::Registry::instance().find(profile.driver);
-    auto dev = std::make_unique<Device>(io_.get_executor(), dc, profile, *info);
+    std::shared_ptr<transport::CaptureWriter> capture;
+    if (record_) {
+        const auto& d = cfg_.discovery;
+        const bool several = cfg_.devices.size() > 1 || d.serial || d.net || d.usb || !d.mdns_types.empty();
+        capture = make_capture(*record_, capture_path(record_->file, dc.id, several), dc, profile, *info);
+    }
+    auto dev = std::make_unique<Device>(io_.get_executor(), dc, profile, *info, std::move(capture));
     dev->set_quarantine_after(cfg_.quarantine_after);
     auto& ref = *dev;
     devices_.emplace(dc.id, std::move(dev));
@@ -328,7 +338,8 @@ std::optional<api::StartRunResult> Station::refuse_role(const Device& dev, const
     return std::nullopt;
 }
 
-api::StartRunResult Station::start_run(const std::string& device_id, const std::string& suite_id) {
+api::StartRunResult Station::start_run(const std::string& device_id, const std::string& suite_id,
+                                       std::optional<std::int64_t> certification_id) {
     if (stopping_) return {std::nullopt, 503, "station is shutting down"};
     auto it = devices_.find(device_id);
     if (it == devices_.end()) return {std::nullopt, 404, "no device '" + device_id + "'"};
@@ -354,6 +365,17 @@ api::StartRunResult Station::start_run(const std::string& device_id, const std::
     }
     for (const auto& [role, d] : bound)
         if (auto refused = refuse_role(*d, role, *suite)) return *refused;
+    const auto identity = dev.info().identity;
+    const auto fw = identity.find("firmware");
+    const std::string firmware = fw == identity.end() ? std::string() : fw->second;
+    if (certification_id) {
+        try {
+            desk_->check_run(*certification_id, device_id, suite_id, firmware);
+        } catch (const certify::Refusal& e) {
+            using K = certify::Refusal::Kind;
+            return {std::nullopt, e.kind() == K::not_found ? 404 : e.kind() == K::invalid ? 422 : 409, e.what()};
+        }
+    }
 
     auto active = std::make_unique<ActiveRun>();
     auto& run = active->run;
@@ -367,10 +389,19 @@ api::StartRunResult Station::start_run(const std::string& device_id, const std::
     run.status = record::RunStatus::queued;
     run.started_at = std::chrono::system_clock::now();
     run.scenarios_total = static_cast<int>(suite->scenarios.size());
+    run.firmware = firmware;
+    run.certification_id = certification_id;
     for (const auto& [role, d] : bound)
         if (role != "dut") run.roles[role] = record::RoleBinding{d->device_id(), d->driver_name()};
     store_->begin_run(run);
     const auto id = run.id;
+    if (certification_id) {
+        try {
+            desk_->run_started(*certification_id, id);
+        } catch (const std::exception& e) {
+            spdlog::error("run {}: certification {} not moved to lab: {}", id, *certification_id, e.what());
+        }
+    }
     for (const auto& [role, d] : bound) {
         d->current_run = id;
         d->set_state(DeviceState::busy);
@@ -404,6 +435,15 @@ sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite
             store_->end_run(run_id, record::RunStatus::aborted, record::Outcome::error, e.what());
         } catch (const std::exception& e2) {
             spdlog::error("run {} could not be closed in the store: {}", run_id, e2.what());
+        }
+    }
+    if (active.run.certification_id) {
+        // Every failed required scenario becomes an outstanding issue (once per run).
+        try {
+            for (const auto& issue : desk_->sync_issues(*active.run.certification_id))
+                spdlog::info("run {}: issue {} raised: {}", run_id, issue.id, issue.title);
+        } catch (const std::exception& e) {
+            spdlog::error("run {}: its failures are not issues yet (retried at the next start): {}", run_id, e.what());
         }
     }
     for (const auto& [role, d] : active.devices) {

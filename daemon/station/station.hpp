@@ -14,11 +14,13 @@
 #include <boost/asio/io_context.hpp>
 
 #include "api/station_view.hpp"
+#include "certify/desk.hpp"
 #include "config/station_config.hpp"
 #include "engine/runner.hpp"
 #include "engine/suite.hpp"
 #include "record/store.hpp"
 #include "station/device.hpp"
+#include "station/recording.hpp"
 
 namespace certlab::api {
 class Server;
@@ -35,6 +37,7 @@ public:
     struct Overrides {
         std::optional<std::filesystem::path> store_path;
         std::optional<std::uint16_t> api_port;
+        std::optional<RecordOptions> record;  ///< --record: capture every device's sessions
     };
 
     /// Loads suites, opens the store (marking runs cut by a crash `interrupted`),
@@ -54,8 +57,10 @@ public:
     [[nodiscard]] std::vector<api::DeviceInfo> devices() const override;
     [[nodiscard]] std::vector<api::SuiteInfo> suites() const override;
     [[nodiscard]] api::DriversInfo drivers() const override;
-    api::StartRunResult start_run(const std::string& device_id, const std::string& suite_id) override;
+    api::StartRunResult start_run(const std::string& device_id, const std::string& suite_id,
+                                  std::optional<std::int64_t> certification_id) override;
     [[nodiscard]] const record::Store& store() const override { return *store_; }
+    [[nodiscard]] certify::Desk* certification_desk() override { return desk_.get(); }
     api::ActionResult release_device(const std::string& device_id) override;
     [[nodiscard]] std::vector<api::ResourceInfo> resources() const override;
     [[nodiscard]] std::optional<std::string> suggest_profile(const std::string& address, const std::string& driver,
@@ -93,6 +98,7 @@ private:
     config::StationConfig cfg_;
     std::vector<engine::Suite> suites_;
     std::unique_ptr<record::Store> store_;
+    std::unique_ptr<certify::Desk> desk_;  ///< the certification record, over store_
     std::map<std::string, std::unique_ptr<Device>, std::less<>> devices_;
     std::map<std::int64_t, std::unique_ptr<ActiveRun>> active_;
     std::unique_ptr<api::Server> api_;
@@ -102,6 +108,7 @@ private:
     std::set<std::string> discovered_;                 ///< ids of devices created by discovery
     bool stopping_ = false;
     std::chrono::steady_clock::time_point started_;
+    std::optional<RecordOptions> record_;
 };
 
 }  // namespace certlab::station

@@ -204,7 +204,9 @@ Message parse_message(std::string_view text) {
     json j;
     try {
         j = json::parse(text);
-    } catch (const json::parse_error& e) {
+    } catch (const json::exception& e) {
+        // Not only parse_error: a number too large for a double ("1e999") is an
+        // out_of_range (406) thrown by the parser, and is malformed JSON just the same.
         // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
         std::string what = e.what();
         if (auto p = what.find("] "); p != std::string::npos) what.erase(0, p + 2);

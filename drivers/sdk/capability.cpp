@@ -1,6 +1,9 @@
 #include "sdk/capability.hpp"
 
 #include <algorithm>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
 
 namespace certlab::sdk {
 namespace {
@@ -85,6 +88,49 @@ std::vector<CapabilitySpec> build_catalog() {
           {"tripped", T::boolean, "", "over-current protection switched the output off"}}},
     }});
 
+    c.push_back({"scale", "A weighing scale: a checkout (POS) or bench scale.", {
+        {"scale", "status", "Reads the scale's status: motion, zero, capacity, memory and calibration errors.", {},
+         {{"motion", T::boolean, "", "the weight is not stable"},
+          {"at_zero", T::boolean, "", "the scale is at its centre of zero"},
+          {"under_load", T::boolean, "", "under capacity: the load is below the weighing range"},
+          {"over_load", T::boolean, "", "over capacity: the load is above the weighing range"},
+          {"ram_error", T::boolean, "", "RAM error"},
+          {"rom_error", T::boolean, "", "ROM error"},
+          {"eeprom_error", T::boolean, "", "EEPROM error"},
+          {"calibration_error", T::boolean, "", "faulty calibration data"},
+          {"fault", T::boolean, "", "any RAM, ROM, EEPROM or calibration error"},
+          {"net", T::boolean, "", "the weight is net (tared); only from scales that report it"},
+          {"high_range", T::boolean, "", "a dual-range scale is in its high range; only from scales that report it"},
+          {"initial_zero_error", T::boolean, "", "the scale could not zero at power-up; only from scales that report it"},
+          {"status_bytes", T::string, "", "the status bytes as received, in hex"},
+          {"latency", T::number, "ms", "request to end of answer"}}},
+        {"scale", "weigh", "Reads the weight; while the scale reports motion it asks again until the weight is stable "
+                           "or the settle time is over, then reports the last reading with stable=false.",
+         {{"settle", T::string, false, "how long to wait for a stable weight: 2s, 500ms (a bare number is ms; 0: one reading); default from the profile"}},
+         {{"weight", T::number, "kg", "the weight in the unit the scale displays (see unit), converted for checks; "
+                                      "not reported when the display shows no weight (over or under capacity)"},
+          {"unit", T::string, "", "unit of the weight as the scale reports it: lb, kg, oz or g"},
+          {"stable", T::boolean, "", "the scale reported no motion"},
+          {"at_zero", T::boolean, "", "the scale is at its centre of zero"},
+          {"under_load", T::boolean, "", "under capacity: the load is below the weighing range"},
+          {"over_load", T::boolean, "", "over capacity: the load is above the weighing range"},
+          {"readings", T::integer, "", "weight requests sent"},
+          {"settle_time", T::number, "ms", "first request to the reported reading"},
+          {"latency", T::number, "ms", "request to end of answer, for the reported reading"}}},
+        {"scale", "zero", "Zeroes the scale and reads back whether it is at zero; refused (accepted=false) when the "
+                          "scale does not zero (motion, a load outside its zero range, over capacity).", {},
+         {{"accepted", T::boolean, "", "the scale reads at zero afterwards"},
+          {"reason", T::string, "", "why the scale did not zero (empty when accepted)"},
+          {"at_zero", T::boolean, "", "the scale is at its centre of zero"},
+          {"motion", T::boolean, "", "the weight is not stable"}}},
+        {"scale", "set_unit", "Switches the displayed unit; refused (accepted=false) when the scale does not offer it.",
+         {{"unit", T::string, true, "lb, kg, oz or g"}},
+         {{"accepted", T::boolean, "", "the scale shows the unit asked for"},
+          {"reason", T::string, "", "why not (empty when accepted)"},
+          {"unit", T::string, "", "the unit the scale shows afterwards"},
+          {"presses", T::integer, "", "unit changes requested"}}},
+    }});
+
     return c;
 }
 
@@ -121,9 +167,80 @@ std::span<const CapabilitySpec> capability_catalog() {
     return catalog;
 }
 
-const CapabilitySpec* find_capability(std::string_view name) {
+namespace {
+
+struct Defined {
+    std::mutex mutex;
+    std::deque<CapabilitySpec> specs;  // a deque: addresses stay put as it grows
+};
+
+Defined& defined() {
+    static Defined d;
+    return d;
+}
+
+std::string param_text(const ParamSpec& p) {
+    return p.name + " (" + std::string(to_string(p.type)) + (p.required ? ", required" : "") + ")";
+}
+
+std::string result_text(const ResultSpec& r) {
+    return r.name + " (" + std::string(to_string(r.type)) + (r.unit.empty() ? "" : ", " + r.unit) + ")";
+}
+
+}  // namespace
+
+std::string capability_difference(const CapabilitySpec& a, const CapabilitySpec& b) {
+    for (const auto& x : a.actions) {
+        const auto* y = b.action(x.name);
+        if (!y) return "action '" + x.name + "' is missing from one";
+        for (const auto& p : x.params) {
+            const auto* q = y->param(p.name);
+            if (!q) return x.qualified() + ": parameter '" + p.name + "' is missing from one";
+            if (q->type != p.type || q->required != p.required)
+                return x.qualified() + ": parameter " + param_text(p) + " versus " + param_text(*q);
+        }
+        if (x.params.size() != y->params.size()) return x.qualified() + ": the parameters differ";
+        for (const auto& r : x.results) {
+            const auto* s = y->result(r.name);
+            if (!s) return x.qualified() + ": result '" + r.name + "' is missing from one";
+            if (s->type != r.type || s->unit != r.unit)
+                return x.qualified() + ": result " + result_text(r) + " versus " + result_text(*s);
+        }
+        if (x.results.size() != y->results.size()) return x.qualified() + ": the results differ";
+    }
+    if (a.actions.size() != b.actions.size()) return "the actions differ";
+    return {};
+}
+
+const CapabilitySpec& define_capability(CapabilitySpec spec) {
     for (const auto& c : capability_catalog())
-        if (c.name == name) return &c;
+        if (c.name == spec.name)
+            throw std::invalid_argument("capability '" + spec.name + "' is built in; a profile cannot redefine it");
+    for (auto& a : spec.actions) a.capability = spec.name;
+    auto& d = defined();
+    std::lock_guard lock(d.mutex);
+    for (const auto& c : d.specs) {
+        if (c.name != spec.name) continue;
+        if (auto diff = capability_difference(c, spec); !diff.empty())
+            throw std::invalid_argument("capability '" + spec.name + "' is already defined differently (" +
+                                        c.origin + "): " + diff);
+        return c;
+    }
+    return d.specs.emplace_back(std::move(spec));
+}
+
+std::vector<const CapabilitySpec*> all_capabilities() {
+    std::vector<const CapabilitySpec*> out;
+    for (const auto& c : capability_catalog()) out.push_back(&c);
+    auto& d = defined();
+    std::lock_guard lock(d.mutex);
+    for (const auto& c : d.specs) out.push_back(&c);
+    return out;
+}
+
+const CapabilitySpec* find_capability(std::string_view name) {
+    for (const auto* c : all_capabilities())
+        if (c->name == name) return c;
     return nullptr;
 }
 

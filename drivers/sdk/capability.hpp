@@ -43,12 +43,29 @@ struct CapabilitySpec {
     std::string name;
     std::string doc;
     std::vector<ActionSpec> actions;
+    /// Where a profile-defined capability was first defined ("profile X, file:line:column");
+    /// empty for the built-in ones.
+    std::string origin;
 
     [[nodiscard]] const ActionSpec* action(std::string_view n) const;
 };
 
-/// Every capability the station knows, with its actions, parameters and results.
+/// The built-in capabilities, with their actions, parameters and results.
 [[nodiscard]] std::span<const CapabilitySpec> capability_catalog();
+
+/// Adds a capability a device profile defines for a driver whose actions come from
+/// the profile (`line`, `http`). Append-only: what it returns lives as long as the
+/// process, so suites may keep pointers into it. Defining a capability again with the
+/// same actions, parameters and results returns the earlier definition; a built-in
+/// name or a different definition throws std::invalid_argument saying what differs
+/// and where the first definition is.
+const CapabilitySpec& define_capability(CapabilitySpec spec);
+/// Every capability: the built-in ones, then those profiles defined, in order.
+[[nodiscard]] std::vector<const CapabilitySpec*> all_capabilities();
+/// What differs between two definitions of a capability ("" when they are the same).
+[[nodiscard]] std::string capability_difference(const CapabilitySpec& a, const CapabilitySpec& b);
+
+/// Looks a capability up among all of them (built in and defined).
 [[nodiscard]] const CapabilitySpec* find_capability(std::string_view name);
 /// Looks up `capability.action`; nullptr when either part is unknown.
 [[nodiscard]] const ActionSpec* find_action(std::string_view qualified);

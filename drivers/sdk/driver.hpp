@@ -4,10 +4,12 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "sdk/capability.hpp"
+#include "sdk/profile_action.hpp"
 #include "sdk/resource.hpp"
 #include "sdk/settings.hpp"
 #include "sdk/task.hpp"
@@ -36,6 +38,8 @@ struct DriverContext {
     Stream& io;
     const Settings& settings;
     std::shared_ptr<spdlog::logger> log;  ///< named after the device
+    /// The profile's `actions:` (empty unless the driver takes its actions from there).
+    std::span<const ProfileAction> actions = {};
 };
 
 class Driver {

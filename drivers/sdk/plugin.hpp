@@ -14,7 +14,7 @@ namespace certlab::sdk {
 /// Bump whenever a type that crosses the plugin boundary changes layout or meaning:
 /// DriverInfo, DriverContext, Driver, Identity, Resource, Settings, Stream, Transport,
 /// Transcript, Value, ActionSpec, the error classes, PluginEntry or PluginRegistrar.
-inline constexpr std::uint32_t plugin_abi_version = 1;
+inline constexpr std::uint32_t plugin_abi_version = 2;
 
 /// The libstdc++ string ABI the plugin was compiled with (std::string crosses the boundary).
 #ifdef _GLIBCXX_USE_CXX11_ABI

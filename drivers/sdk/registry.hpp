@@ -18,6 +18,9 @@ struct DriverInfo {
     std::vector<std::string> capabilities;  ///< every action of each must be handled
     /// Reads and checks settings (throwing ConfigError); performs no I/O.
     std::function<std::unique_ptr<Driver>(DriverContext&)> create;
+    /// The driver implements whatever the device profile's `actions:` define (a
+    /// generic driver such as `line` or `http`); `capabilities` is then empty.
+    bool profile_actions = false;
 };
 
 class Registry {

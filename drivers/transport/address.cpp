@@ -82,6 +82,30 @@ void parse_tcp(std::string_view rest, Address& a) {
     a.port = parse_port(port);
 }
 
+// `host:port[?ca=FILE&server_name=NAME]`: the host and port as for tcp.
+void parse_tls(std::string_view rest, Address& a) {
+    const auto q = rest.find('?');
+    parse_tcp(rest.substr(0, q), a);
+    a.kind = Address::Kind::tls;
+    if (q == std::string_view::npos) return;
+    std::string_view query = rest.substr(q + 1);
+    std::vector<std::string_view> seen;
+    for (;;) {
+        const auto amp = query.find('&');
+        const auto pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (eq == std::string_view::npos || eq == 0)
+            throw ConfigError("expected key=value after '?', got " + quoted(pair));
+        const auto key = pair.substr(0, eq);
+        if (std::find(seen.begin(), seen.end(), key) != seen.end())
+            throw ConfigError("option " + quoted(key) + " given twice");
+        seen.push_back(key);
+        apply_tls_option(a.tls, key, pair.substr(eq + 1));
+        if (amp == std::string_view::npos) break;
+        query.remove_prefix(amp + 1);
+    }
+}
+
 // `/dev/node[?key=value&...]`; later keys of the same name are refused rather than
 // silently winning, since a doubled key is almost always a copy-paste slip.
 void parse_serial(std::string_view rest, Address& a) {
@@ -212,6 +236,19 @@ void apply_serial_option(SerialOptions& o, std::string_view key, std::string_vie
                           quoted(key));
 }
 
+void apply_tls_option(TlsOptions& o, std::string_view key, std::string_view value) {
+    if (key == "ca") {
+        if (!value.starts_with('/')) throw ConfigError("ca: expected an absolute path to a PEM file, got " + quoted(value));
+        o.ca_file = std::string(value);
+    } else if (key == "server_name") {
+        if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) { return is_hostname_char(c) || c == ':'; }))
+            throw ConfigError("server_name: expected a host name or IP address, got " + quoted(value));
+        o.server_name = std::string(value);
+    } else {
+        throw ConfigError("tls option: expected ca or server_name, got " + quoted(key));
+    }
+}
+
 Address parse_address(std::string_view text) {
     Address a;
     a.text = std::string(text);
@@ -219,8 +256,9 @@ Address parse_address(std::string_view text) {
         if (text.starts_with("serial:")) parse_serial(text.substr(7), a);
         else if (text.starts_with("tcp:")) parse_tcp(text.substr(4), a);
         else if (text.starts_with("usb:")) parse_usb(text.substr(4), a);
+        else if (text.starts_with("tls:")) parse_tls(text.substr(4), a);
         else
-            throw ConfigError("expected serial:<device path>, tcp:<host>:<port> or usb:<bus>-<port path>");
+            throw ConfigError("expected serial:<device path>, tcp:<host>:<port>, tls:<host>:<port> or usb:<bus>-<port path>");
     } catch (const ConfigError& e) {
         throw ConfigError("address " + quoted(text) + ": " + e.what());
     }

@@ -1,5 +1,5 @@
 // Transport addresses: `serial:/dev/ttyUSB0?baud=19200&parity=even`, `tcp:host:9100`,
-// `usb:1-4.2` (a USB port path: bus 1, port 4 of the root hub, port 2 of the hub there).
+// `tls:host:8443?ca=/path/ca.pem&server_name=name`, `usb:1-4.2` (a USB port path: bus 1, port 4 of the root hub, port 2 of the hub there).
 #pragma once
 
 #include <cstdint>
@@ -38,9 +38,21 @@ struct SerialOptions {
 /// Throws sdk::ConfigError on an unknown key or a bad value.
 void apply_serial_option(SerialOptions& options, std::string_view key, std::string_view value);
 
+/// TLS over TCP (`tls:host:port?ca=/etc/lab/ca.pem&server_name=kds.lab`): the server's
+/// certificate must chain to `ca_file` (the system's trust store when empty) and name
+/// `server_name` (the address's host when empty), which is also sent as SNI.
+struct TlsOptions {
+    std::string ca_file;      ///< PEM file of trusted CA certificates; an absolute path
+    std::string server_name;  ///< DNS name or IP literal the certificate must match
+};
+
+/// Sets one TLS option by name (ca, server_name): for the address query.
+/// Throws sdk::ConfigError on an unknown key or a bad value.
+void apply_tls_option(TlsOptions& options, std::string_view key, std::string_view value);
+
 struct Address {
     // Scoped, so the enumerator `serial` does not collide with the member `serial`.
-    enum class Kind { serial, tcp, usb };
+    enum class Kind { serial, tcp, usb, tls };
 
     Kind kind = Kind::serial;
     std::string path;       ///< serial: device node, e.g. /dev/ttyUSB0
@@ -48,6 +60,7 @@ struct Address {
     std::uint16_t port = 0; ///< tcp: 1..65535
     SerialOptions serial;   ///< serial: options from the query string
     std::string usb_port;   ///< usb: port path as the kernel names it, e.g. 1-4.2
+    TlsOptions tls;         ///< tls: host and port as for tcp, these from the query
     std::string text;       ///< the address as written, for messages and logs
 };
 

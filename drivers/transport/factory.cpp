@@ -3,6 +3,7 @@
 #include "sdk/error.hpp"
 #include "transport/serial.hpp"
 #include "transport/tcp.hpp"
+#include "transport/tls.hpp"
 #include "transport/usb.hpp"
 
 namespace certlab::transport {
@@ -15,6 +16,8 @@ std::unique_ptr<sdk::Transport> make_transport(const Address& a, boost::asio::an
             return std::make_unique<TcpTransport>(std::move(ex), a.host, a.port, a.text);
         case Address::Kind::usb:
             return std::make_unique<UsbTransport>(std::move(ex), a.usb_port, a.text);
+        case Address::Kind::tls:
+            return std::make_unique<TlsTransport>(std::move(ex), a.host, a.port, a.tls, a.text);
     }
     throw sdk::ConfigError("address '" + a.text + "': unknown transport kind");
 }

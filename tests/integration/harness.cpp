@@ -1,5 +1,6 @@
 #include "harness.hpp"
 
+#include <doctest/doctest.h>
 #include <sqlite3.h>
 
 #include <stdexcept>
@@ -46,14 +47,16 @@ std::string station_yaml(const std::vector<DeviceDecl>& devices, const std::file
     return y;
 }
 
-Daemon::Daemon(const TempDir& dir, const std::string& yaml) : log_(dir / "certlabd.log") {
+Daemon::Daemon(const TempDir& dir, const std::string& yaml, std::vector<std::string> extra_args)
+    : log_(dir / "certlabd.log") {
     auto cfg = dir / "station.yaml";
     if (!std::filesystem::exists(cfg)) write_file(cfg, yaml);
     auto port_file = dir / "api.port";
     std::filesystem::remove(port_file);
-    process_ = Process::start({bin("certlabd").string(), "--config", cfg.string(), "--api-port", "0",
-                               "--port-file", port_file.string(), "--log-level", "debug"},
-                              log_);
+    std::vector<std::string> argv{bin("certlabd").string(), "--config", cfg.string(), "--api-port", "0",
+                                  "--port-file", port_file.string(), "--log-level", "debug"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    process_ = Process::start(argv, log_);
     if (!wait_until([&] { return std::filesystem::exists(port_file) || !process_.running(); }, 10s) ||
         !std::filesystem::exists(port_file))
         throw std::runtime_error("certlabd did not start:\n" + log());
@@ -169,6 +172,44 @@ std::string station_yaml_extended(const std::vector<ProfiledDevice>& devices, co
     for (const auto& p : more_profiles) list += ", " + p.string();
     y.replace(at, key.size(), list + "]\n" + top_level);
     return y;
+}
+
+SuiteRun finish_run(Daemon& d, std::int64_t id, std::chrono::milliseconds timeout) {
+    REQUIRE_MESSAGE(id > 0, d.log());
+    SuiteRun r;
+    r.run = d.wait_for_run(id, timeout);
+    for (const auto& s : r.run["steps"])
+        if (s["outcome"] != "pass" && s["outcome"] != "skipped") {
+            r.first_bad_step = s;
+            break;
+        }
+    CHECK(http_get(d.port(), "/v1/health").status == 200);
+    CHECK(d.process().running());
+    return r;
+}
+
+SuiteRun run_profiled_suite(const TempDir& dir, const std::string& profile, const Sim& sim, const std::string& suite,
+                            const std::string& extra, const std::filesystem::path& suites) {
+    Daemon d(dir, station_yaml_profiled({{profile, {"dut", sim.address, extra}}}, dir / "store.db", suites));
+    REQUIRE_MESSAGE(d.wait_for_state({"dut"}, "ready"), d.log());
+    return finish_run(d, d.start_run("dut", suite));
+}
+
+nlohmann::json scenario_of(const nlohmann::json& run, const std::string& id) {
+    for (const auto& s : run["scenarios"])
+        if (s["id"] == id) return s;
+    return nlohmann::json{{"outcome", "missing"}, {"reason", ""}};
+}
+
+bool text_contains(const nlohmann::json& text, const std::string& part) {
+    return text.is_string() && text.get<std::string>().find(part) != std::string::npos;
+}
+
+bool step_transcript_has(const nlohmann::json& step, const std::string& dir, const std::string& part,
+                         const char* field) {
+    for (const auto& e : step["transcript"]["entries"])
+        if (e["dir"] == dir && text_contains(e[field], part)) return true;
+    return false;
 }
 
 }  // namespace certlab::test

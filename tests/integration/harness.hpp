@@ -40,7 +40,8 @@ std::string station_yaml(const std::vector<DeviceDecl>& devices, const std::file
 /// certlabd on an ephemeral API port, with its log in dir/certlabd.log.
 class Daemon {
 public:
-    Daemon(const TempDir& dir, const std::string& yaml);
+    /// `extra_args` go to certlabd after the harness's own (e.g. --record FILE).
+    Daemon(const TempDir& dir, const std::string& yaml, std::vector<std::string> extra_args = {});
     [[nodiscard]] std::uint16_t port() const { return port_; }
     [[nodiscard]] Process& process() { return process_; }
     [[nodiscard]] std::string log() const { return read_file(log_); }
@@ -85,5 +86,31 @@ std::string station_yaml_extended(const std::vector<ProfiledDevice>& devices, co
                                   const std::filesystem::path& suites,
                                   const std::vector<std::filesystem::path>& more_profiles,
                                   const std::string& top_level = {});
+
+/// One suite run to its end on one simulated device, and what a fault test looks at.
+struct SuiteRun {
+    nlohmann::json run;             ///< GET /v1/runs/{id} at the end
+    nlohmann::json first_bad_step;  ///< the first step that neither passed nor was skipped (null: none)
+};
+
+/// Waits for run `id` to end and finds its first bad step; checks the daemon still
+/// serves, whatever the device did.
+SuiteRun finish_run(Daemon& d, std::int64_t id, std::chrono::milliseconds timeout = 90s);
+
+/// Starts certlabd with one device `dut` of `profile` at the simulator's address
+/// (`extra`: YAML lines for the device entry, e.g. settings), runs `suite` on it to its
+/// end, and checks that the daemon still serves afterwards, whatever the device did.
+SuiteRun run_profiled_suite(const TempDir& dir, const std::string& profile, const Sim& sim, const std::string& suite,
+                            const std::string& extra = {},
+                            const std::filesystem::path& suites = source("lab-config/suites"));
+
+/// The scenario `id` of a run's JSON (outcome "missing" when it is not there).
+nlohmann::json scenario_of(const nlohmann::json& run, const std::string& id);
+/// True when `text` is a string containing `part`.
+bool text_contains(const nlohmann::json& text, const std::string& part);
+/// True when a step's transcript has an entry in direction `dir` (tx, rx, note) whose
+/// `field` (text or hex) contains `part`.
+bool step_transcript_has(const nlohmann::json& step, const std::string& dir, const std::string& part,
+                         const char* field = "text");
 
 }  // namespace certlab::test

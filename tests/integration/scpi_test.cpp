@@ -120,45 +120,10 @@ std::string device_settings(const std::string& yaml_map) { return "    settings:
 /// A short response timeout keeps the stall cases quick.
 const std::string quick = device_settings("{ response_timeout: 300ms }");
 
-struct SuiteRun {
-    json run;
-    json first_bad_step;  ///< the first step that did not pass (null when all did)
-};
-
 SuiteRun run_suite(const TempDir& dir, const Sim& psu, const std::string& suite,
                    const std::filesystem::path& suites = source("lab-config/suites"),
                    const std::string& settings = quick) {
-    Daemon d(dir, station_yaml_profiled({{"scpi-psu", {"psu", psu.address, settings}}}, dir / "s.db", suites));
-    REQUIRE_MESSAGE(d.wait_for_state({"psu"}, "ready"), d.log());
-    auto id = d.start_run("psu", suite);
-    REQUIRE(id > 0);
-    SuiteRun r;
-    r.run = d.wait_for_run(id, 60s);
-    for (const auto& s : r.run["steps"])
-        if (s["outcome"] != "pass" && s["outcome"] != "skipped") {
-            r.first_bad_step = s;
-            break;
-        }
-    // Whatever the device did, the daemon still serves.
-    CHECK(http_get(d.port(), "/v1/health").status == 200);
-    CHECK(d.process().running());
-    return r;
-}
-
-json scenario(const json& run, const std::string& id) {
-    for (const auto& s : run["scenarios"])
-        if (s["id"] == id) return s;
-    return json{{"outcome", "missing"}, {"reason", ""}};
-}
-
-bool contains(const json& text, const std::string& part) {
-    return text.is_string() && text.get<std::string>().find(part) != std::string::npos;
-}
-
-bool transcript_has(const json& step, const std::string& dir, const std::string& part, const char* field = "text") {
-    for (const auto& e : step["transcript"]["entries"])
-        if (e["dir"] == dir && contains(e[field], part)) return true;
-    return false;
+    return run_profiled_suite(dir, "scpi-psu", psu, suite, settings, suites);
 }
 
 }  // namespace
@@ -351,9 +316,9 @@ TEST_CASE("scpi: bench-supply suite passes over TCP and over a pty") {
         // Every command is followed by a read of the error queue, in the transcript.
         for (const auto& step : run["steps"]) {
             if (step["action"] != "power.on") continue;
-            CHECK(transcript_has(step, "tx", "OUTP ON"));
-            CHECK(transcript_has(step, "tx", "SYST:ERR?"));
-            CHECK(transcript_has(step, "rx", "0,\"No error\""));
+            CHECK(step_transcript_has(step, "tx", "OUTP ON"));
+            CHECK(step_transcript_has(step, "tx", "SYST:ERR?"));
+            CHECK(step_transcript_has(step, "rx", "0,\"No error\""));
         }
     }
     // The measured values are stored with their units.
@@ -372,8 +337,8 @@ TEST_CASE("scpi: a stalled supply gives timeout") {
     REQUIRE(r.first_bad_step.is_object());
     CHECK(r.first_bad_step["action"] == "power.identify");
     CHECK(r.first_bad_step["outcome"] == "timeout");
-    CHECK(contains(r.first_bad_step["reason"], "no response"));
-    CHECK(contains(r.first_bad_step["reason"], "*IDN?"));
+    CHECK(text_contains(r.first_bad_step["reason"], "no response"));
+    CHECK(text_contains(r.first_bad_step["reason"], "*IDN?"));
 }
 
 TEST_CASE("scpi: garbage from the supply gives fail with the bytes in the transcript") {
@@ -384,8 +349,8 @@ TEST_CASE("scpi: garbage from the supply gives fail with the bytes in the transc
     CHECK(r.run["run"]["outcome"] == "fail");
     REQUIRE(r.first_bad_step.is_object());
     CHECK(r.first_bad_step["outcome"] == "fail");
-    CHECK(contains(r.first_bad_step["reason"], "*IDN?: malformed answer \"<FF><FE>#<80>!<0A>\""));
-    CHECK(transcript_has(r.first_bad_step, "rx", "fffe", "hex"));
+    CHECK(text_contains(r.first_bad_step["reason"], "*IDN?: malformed answer \"<FF><FE>#<80>!<0A>\""));
+    CHECK(step_transcript_has(r.first_bad_step, "rx", "fffe", "hex"));
 }
 
 TEST_CASE("scpi: an error in the instrument's queue fails the step, naming the command and the error") {
@@ -397,11 +362,11 @@ TEST_CASE("scpi: an error in the instrument's queue fails the step, naming the c
     CHECK(r.run["run"]["outcome"] == "fail");
     REQUIRE(r.first_bad_step.is_object());
     CHECK(r.first_bad_step["outcome"] == "fail");
-    CHECK(contains(r.first_bad_step["reason"], "*IDN?: instrument reported -310,\"System error\""));
-    CHECK(scenario(r.run, "PSU-001")["outcome"] == "fail");
+    CHECK(text_contains(r.first_bad_step["reason"], "*IDN?: instrument reported -310,\"System error\""));
+    CHECK(scenario_of(r.run, "PSU-001")["outcome"] == "fail");
     // The queue was drained: the next scenarios are not blamed for it.
     for (const char* id : {"PSU-002", "PSU-003", "PSU-004", "PSU-005", "PSU-006"})
-        CHECK_MESSAGE(scenario(r.run, id)["outcome"] == "pass", id);
+        CHECK_MESSAGE(scenario_of(r.run, id)["outcome"] == "pass", id);
 }
 
 TEST_CASE("scpi: set-points beyond the instrument's range fail, beyond the profile's limit are refused") {
@@ -421,13 +386,13 @@ TEST_CASE("scpi: set-points beyond the instrument's range fail, beyond the profi
     auto psu = start_sim("psu", Link::tcp, {"--max-voltage", "20"});
     auto r = run_suite(dir, psu, "psu-limits", suites);
     INFO(r.run.dump(2).substr(0, 3000));
-    auto lim1 = scenario(r.run, "LIM-1");
+    auto lim1 = scenario_of(r.run, "LIM-1");
     CHECK(lim1["outcome"] == "fail");
-    CHECK(contains(lim1["reason"], "VOLT 25: instrument reported -222,\"Data out of range\""));
-    auto lim2 = scenario(r.run, "LIM-2");
+    CHECK(text_contains(lim1["reason"], "VOLT 25: instrument reported -222,\"Data out of range\""));
+    auto lim2 = scenario_of(r.run, "LIM-2");
     CHECK(lim2["outcome"] == "error");
-    CHECK(contains(lim2["reason"], "above the profile's max_voltage of 30 V"));
-    CHECK(scenario(r.run, "LIM-3")["outcome"] == "pass");
+    CHECK(text_contains(lim2["reason"], "above the profile's max_voltage of 30 V"));
+    CHECK(scenario_of(r.run, "LIM-3")["outcome"] == "pass");
     // Nothing of the refused request reached the instrument.
     for (const auto& s : r.run["steps"])
         if (s["args"].contains("voltage") && s["args"]["voltage"]["value"] == 40)
@@ -448,7 +413,7 @@ TEST_CASE("scpi: a query the instrument does not know fails with its error, not 
     INFO(r.run.dump(2).substr(0, 3000));
     REQUIRE(r.first_bad_step.is_object());
     CHECK(r.first_bad_step["outcome"] == "fail");
-    CHECK(contains(r.first_bad_step["reason"], "OUTP:OCP:QUES?: no answer; instrument reported -113,\"Undefined header\""));
+    CHECK(text_contains(r.first_bad_step["reason"], "OUTP:OCP:QUES?: no answer; instrument reported -113,\"Undefined header\""));
 }
 
 TEST_CASE("scpi: a supply that disconnects mid-run gives error") {
@@ -459,7 +424,7 @@ TEST_CASE("scpi: a supply that disconnects mid-run gives error") {
     CHECK(r.run["run"]["outcome"] == "error");
     REQUIRE(r.first_bad_step.is_object());
     CHECK(r.first_bad_step["outcome"] == "error");
-    CHECK(contains(r.first_bad_step["reason"], "*IDN?"));
+    CHECK(text_contains(r.first_bad_step["reason"], "*IDN?"));
 }
 
 TEST_CASE("scpi: a supply that trips on over-current fails the constant-current scenario") {
@@ -468,9 +433,9 @@ TEST_CASE("scpi: a supply that trips on over-current fails the constant-current 
     auto r = run_suite(dir, psu, "bench-supply");
     INFO(r.run.dump(2).substr(0, 3000));
     CHECK(r.run["run"]["outcome"] == "fail");
-    auto cc = scenario(r.run, "PSU-004");
+    auto cc = scenario_of(r.run, "PSU-004");
     CHECK(cc["outcome"] == "fail");
-    CHECK(contains(cc["reason"], "power.on: output: expected true, got false"));
+    CHECK(text_contains(cc["reason"], "power.on: output: expected true, got false"));
     for (const char* id : {"PSU-001", "PSU-002", "PSU-003", "PSU-005", "PSU-006"})
-        CHECK_MESSAGE(scenario(r.run, id)["outcome"] == "pass", id);
+        CHECK_MESSAGE(scenario_of(r.run, id)["outcome"] == "pass", id);
 }

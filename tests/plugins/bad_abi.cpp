@@ -5,11 +5,14 @@
 #include "sdk/plugin.hpp"
 
 namespace {
+// A version no certlab has had: the tests expect this number in the refusal.
+constexpr std::uint32_t wrong_abi = 42;
+static_assert(wrong_abi != certlab::sdk::plugin_abi_version);
 void must_not_be_called(certlab::sdk::PluginRegistrar&) { std::abort(); }
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) const certlab::sdk::PluginEntry* certlab_plugin_entry() {
-    static const certlab::sdk::PluginEntry entry{certlab::sdk::plugin_abi_version + 41, BOOST_VERSION,
+    static const certlab::sdk::PluginEntry entry{wrong_abi, BOOST_VERSION,
                                                  certlab::sdk::plugin_cxx11_abi, must_not_be_called};
     return &entry;
 }

@@ -74,8 +74,10 @@ public:
         if (id != "printer-1") return {404, "no device '" + id + "'"};
         return {409, "device 'printer-1' is ready, not quarantined"};
     }
-    api::StartRunResult start_run(const std::string& device, const std::string& suite) override {
+    api::StartRunResult start_run(const std::string& device, const std::string& suite,
+                                  std::optional<std::int64_t> certification) override {
         ++start_calls;
+        last_certification = certification.value_or(0);
         if (throw_on_start) throw std::runtime_error("scheduler exploded");
         if (device == "bench 3/scale") return {std::nullopt, 409, "device bench 3/scale is busy with run 7"};
         record::Run run;
@@ -89,6 +91,7 @@ public:
     const record::Store& store() const override { return store_; }
 
     std::atomic<int> start_calls{0};
+    std::atomic<std::int64_t> last_certification{0};  ///< 0: the last run was for none
     std::atomic<bool> throw_on_start{false};
 
 private:
@@ -346,12 +349,22 @@ TEST_CASE("api: POST /v1/runs queues a run and passes the station's refusal thro
     check_problem(busy, 409);
     CHECK(busy.body["detail"] == "device bench 3/scale is busy with run 7");
     CHECK(h.station.start_calls == 2);
+    CHECK(h.station.last_certification == 0);
+
+    // A run made for a certification passes its id to the station.
+    auto for_cert = request(h.port, http::verb::post, "/v1/runs",
+                            R"({"device": "printer-1", "suite": "escpos-basic", "certification": 12})");
+    CHECK(for_cert.status == 202);
+    CHECK(h.station.last_certification == 12);
 }
 
 TEST_CASE("api: bad POST bodies are 400 problems and never reach the station") {
     Harness h;
     for (auto body : {R"({"device": "printer-1", )", R"(["printer-1"])", R"({"suite": "s"})",
-                      R"({"device": 5, "suite": "s"})", R"({"device": "", "suite": "s"})", "x"}) {
+                      R"({"device": 5, "suite": "s"})", R"({"device": "", "suite": "s"})", "x",
+                      R"({"device": "d", "suite": "s", "certification": "3"})",
+                      R"({"device": "d", "suite": "s", "certification": 0})",
+                      R"({"device": "d", "suite": "s", "certification": 1.5})"}) {
         auto r = request(h.port, http::verb::post, "/v1/runs", body);
         CAPTURE(body);
         check_problem(r, 400);
@@ -388,6 +401,16 @@ TEST_CASE("api: a garbage request gets 400 on its own connection, and the next r
     // A client that connects and vanishes without a byte must not matter either.
     { asio::io_context ioc; tcp::socket s(ioc); s.connect({asio::ip::make_address("127.0.0.1"), h.port}); }
     CHECK(get(h.port, "/v1/health").status == 200);
+}
+
+TEST_CASE("api: a station without a certification record answers 503 there, after checking the request") {
+    Harness h;
+    auto list = get(h.port, "/v1/certifications");
+    check_problem(list, 503);
+    CHECK(list.body["detail"] == "this station keeps no certification record");
+    check_problem(request(h.port, http::verb::post, "/v1/certifications/3/phase", R"({"to": "lab"})"), 503);
+    check_problem(request(h.port, http::verb::post, "/v1/certifications/3/phase", "{}"), 400);
+    check_problem(get(h.port, "/v1/certifications/x"), 400);
 }
 
 TEST_CASE("api: keep-alive serves several requests on one connection, and stop() closes it") {

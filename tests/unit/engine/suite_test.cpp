@@ -97,7 +97,7 @@ TEST_CASE("suite: scenario and suite level errors") {
                    "      - call: cash_drawer.open\n")
               .find("capability 'cash_drawer' is not in the suite's 'requires' list") != std::string::npos);
     CHECK(error_of("suite: s\ntitle: S\nrequires: [teleporter]\nscenarios: []\n")
-              .find("unknown capability 'teleporter'") != std::string::npos);
+              .find("capability 'teleporter' is neither built in nor defined by a loaded device profile") != std::string::npos);
     CHECK(error_of(head + "  - id: A\n    title: t\n    iterations: 0\n    steps:\n      - wait: 1ms\n")
               .find("iterations: expected an integer from 1") != std::string::npos);
     CHECK(error_of("suite: [oops\n").find("YAML syntax error") != std::string::npos);
@@ -140,5 +140,5 @@ TEST_CASE("suite: roles name other devices of a run and bound what their steps m
     CHECK(error_of("suite: s\ntitle: S\nroles:\n  PSU: [power]\nscenarios: []\n")
               .find("s.yaml:4:3: roles: expected a role name") == 0);
     CHECK(error_of("suite: s\ntitle: S\nroles:\n  aux: [teleporter]\nscenarios: []\n")
-              .find("s.yaml:4:9: roles: aux: unknown capability 'teleporter'") == 0);
+              .find("s.yaml:4:9: roles: aux: capability 'teleporter' is neither built in nor defined") == 0);
 }

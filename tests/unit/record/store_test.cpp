@@ -186,7 +186,7 @@ std::string open_error(const fs::path& p) {
 TEST_CASE("store: a fresh database is at the current schema version, in WAL mode") {
     TempDir dir;
     auto store = Store::open(dir.db());
-    CHECK(Store::schema_version == 2);
+    CHECK(Store::schema_version == 3);
     CHECK(store->version() == Store::schema_version);
     CHECK(store->integrity_check() == "ok");
 

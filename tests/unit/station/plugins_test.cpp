@@ -81,7 +81,7 @@ TEST_CASE("plugins: bad plugins are refused whole, with the reason") {
     auto registry = registry_with_escpos();
     auto refused = [&](const fs::path& file) { return station::load_plugin(file, registry).refused; };
     CHECK(refused(test_plugins / "bad_abi.so") ==
-          "plugin ABI version 42, certlabd needs 1 (rebuild the plugin against this certlab's drivers/sdk)");
+          "plugin ABI version 42, certlabd needs " + std::to_string(sdk::plugin_abi_version) + " (rebuild the plugin against this certlab's drivers/sdk)");
     auto no_entry = refused(test_plugins / "no_entry.so");
     CHECK(no_entry.rfind("not a certlab plugin: ", 0) == 0);
     CHECK(no_entry.find("certlab_plugin_entry") != std::string::npos);

@@ -106,8 +106,8 @@ TEST_CASE("transport: malformed addresses are rejected with the address and the 
         const char* message;
     };
     const Case cases[] = {
-        {"lpt:1-4", "address 'lpt:1-4': expected serial:<device path>, tcp:<host>:<port> or usb:<bus>-<port path>"},
-        {"", "expected serial:<device path>, tcp:<host>:<port> or usb:<bus>-<port path>"},
+        {"lpt:1-4", "address 'lpt:1-4': expected serial:<device path>, tcp:<host>:<port>, tls:<host>:<port> or usb:<bus>-<port path>"},
+        {"", "expected serial:<device path>, tcp:<host>:<port>, tls:<host>:<port> or usb:<bus>-<port path>"},
         {"serial:", "expected an absolute device path such as /dev/ttyUSB0, got ''"},
         {"serial:ttyUSB0", "got 'ttyUSB0'"},
         {"serial:/dev/ttyUSB0?baud=fast",

@@ -147,6 +147,9 @@ TEST_CASE("exec protocol: lines that are not messages") {
     CHECK(malformed(R"({"type":"result","id":1)").find("parse error") == 0);
     CHECK(malformed("[1,2]") == "a message must be a JSON object, got array");
     CHECK(malformed("\"hello\"") == "a message must be a JSON object, got string");
+    // Found by fuzz_exec: the parser throws a number beyond a double's range as
+    // out_of_range (406), not parse_error; it must still be MalformedJson.
+    CHECK(malformed(R"({"type":"result","id":1,"values":{"x":1e999}})") == "number overflow parsing '1e999'");
     CHECK(violation(R"({"id":1})") == "a message needs a string field 'type'");
     CHECK(violation(R"({"type":"goodbye"})") == "unknown message type 'goodbye'");
 }
