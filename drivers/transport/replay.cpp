@@ -45,7 +45,8 @@ std::string describe(const CaptureRecord& r) {
 }  // namespace
 
 ReplayTransport::ReplayTransport(const Capture& capture)
-    : capture_(capture), address_("replay:" + capture.header.address), end_(capture.records.size()) {}
+    // The recorded address: a driver may derive things from it (HTTP sends it as Host).
+    : capture_(capture), address_(capture.header.address), end_(capture.records.size()) {}
 
 std::size_t ReplayTransport::next() const {
     std::size_t i = pos_;

@@ -23,6 +23,7 @@ class ReplayTransport final : public sdk::Transport {
 public:
     explicit ReplayTransport(const Capture& capture);
 
+    /// The address recorded in the capture header, as the driver saw it then.
     [[nodiscard]] const std::string& address() const override { return address_; }
     /// Consumes the next `@ open`; throws the `! open` failure recorded after it.
     sdk::Task<void> open(sdk::Duration timeout) override;

@@ -63,7 +63,7 @@ struct Replay {
 
 TEST_CASE("replay serves a whole capture to a driver doing what it did") {
     Replay r;
-    CHECK(r.t.address() == "replay:tcp:127.0.0.1:9100");
+    CHECK(r.t.address() == "tcp:127.0.0.1:9100");
     CHECK_FALSE(r.t.is_open());
     r.open();
     CHECK(r.t.is_open());
