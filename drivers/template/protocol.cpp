@@ -46,6 +46,9 @@ Bytes encode_id_request(IdText which) { return {GS, 'I', static_cast<char>(which
 Decoded<std::string> decode_id_text(std::string_view answer) {
     if (answer.size() < 2 || answer.front() != '_' || answer.back() != '\0')
         return {std::nullopt, "GS I answered " + hex(answer) + ": expected '_', text and NUL"};
+    if (answer.size() > max_id_answer)
+        return {std::nullopt, "GS I answered " + std::to_string(answer.size()) + " bytes: longer than the " +
+                                  std::to_string(max_id_answer) + " a text answer can be"};
     std::string text(answer.substr(1, answer.size() - 2));
     if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
         return {std::nullopt, "GS I answered " + hex(answer) + ": control bytes in the text"};

@@ -64,6 +64,12 @@ TEST_CASE("template protocol: GS I text requests and answers") {
     CHECK(empty.value->empty());
 
     CHECK_FALSE(decode_id_text(std::string("TM\0", 3)).value);       // no '_' header
+    // Longer than a text answer can be (found by tests/fuzz/template_protocol.cpp).
+    const std::string longest = "_" + std::string(max_id_answer - 2, 'A') + std::string(1, '\0');
+    CHECK(decode_id_text(longest).value);
+    const auto too_long = decode_id_text("_" + std::string(max_id_answer - 1, 'A') + std::string(1, '\0'));
+    CHECK_FALSE(too_long.value);
+    CHECK(too_long.error == "GS I answered 83 bytes: longer than the 82 a text answer can be");
     CHECK_FALSE(decode_id_text("_TM-T88").value);                    // no NUL
     CHECK_FALSE(decode_id_text(std::string("_A\x01" "B\0", 5)).value);  // control byte in the text
     CHECK_FALSE(decode_id_text("").value);
