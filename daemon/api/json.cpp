@@ -1,5 +1,6 @@
 #include "api/json.hpp"
 
+#include <cmath>
 #include <type_traits>
 #include <variant>
 
@@ -34,7 +35,26 @@ json measurement_json(const record::Measurement& m) {
         {"low", m.low ? json(*m.low) : json(nullptr)},
         {"high", m.high ? json(*m.high) : json(nullptr)},
         {"within", m.within},
+        {"marginal", m.marginal},
     };
+}
+
+/// A soak's running statistics; numbers that are not finite are null.
+json soak_stats_json(const record::SoakStats& s) {
+    auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+    json latency = json::array();
+    for (const auto& l : s.latency)
+        latency.push_back({{"action", l.action}, {"count", l.count}, {"p50_ms", num(l.p50_ms)},
+                           {"p95_ms", num(l.p95_ms)}, {"p99_ms", num(l.p99_ms)}, {"max_ms", num(l.max_ms)}});
+    json drift = json::array();
+    for (const auto& d : s.drift)
+        drift.push_back({{"name", d.name}, {"unit", d.unit}, {"count", d.count}, {"first", num(d.first)},
+                         {"last", num(d.last)}, {"min", num(d.min)}, {"max", num(d.max)}, {"mean", num(d.mean)},
+                         {"slope_per_1k", num(d.slope_per_1k)}});
+    return {{"iterations", s.iterations}, {"passed", s.passed},     {"failed", s.failed},
+            {"errors", s.errors},         {"timeouts", s.timeouts}, {"power_cycles", s.power_cycles},
+            {"marginal", s.marginal},     {"pass_rate", num(s.pass_rate)},
+            {"latency", std::move(latency)}, {"drift", std::move(drift)}};
 }
 
 json values_json(const sdk::Values& values) {
@@ -121,6 +141,7 @@ json run_json(const record::Run& r, record::TimePoint now) {
         {"roles", std::move(roles)},
         {"firmware", r.firmware},
         {"certification", r.certification_id ? json(*r.certification_id) : json(nullptr)},
+        {"resumed", r.resumed},
         {"href", "/v1/runs/" + std::to_string(r.id)},
     };
 }
@@ -137,6 +158,7 @@ json scenario_json(const record::ScenarioResult& s) {
         {"passed_iterations", s.passed_iterations},
         {"started_at", record::format_time(s.started_at)},
         {"ended_at", optional_time(s.ended_at)},
+        {"stats", s.stats ? soak_stats_json(*s.stats) : json(nullptr)},
     };
 }
 
@@ -181,6 +203,9 @@ json step_json(const record::StepResult& s) {
         {"scenario_result_id", s.scenario_result_id},
         {"iteration", s.iteration},
         {"index", s.index},
+        {"phase", std::string(record::to_string(s.phase))},
+        {"attempt", s.attempt},
+        {"retried", s.retried},
         {"kind", s.kind},
         {"action", s.action},
         {"role", s.role},
@@ -188,6 +213,7 @@ json step_json(const record::StepResult& s) {
         {"values", values_json(s.values)},
         {"outcome", std::string(record::to_string(s.outcome))},
         {"reason", s.reason},
+        {"warning", s.warning},
         {"started_at", record::format_time(s.started_at)},
         {"duration_us", s.duration_us},
         {"measurements", std::move(measurements)},

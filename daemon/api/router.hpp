@@ -61,8 +61,16 @@ class Router {
 public:
     using Handler = std::function<Response(const Request&)>;
 
-    /// Registers `method pattern`, e.g. ("GET", "/v1/runs/{id}/steps").
-    void add(std::string method, std::string_view pattern, Handler handler);
+    /// Registers `method pattern`, e.g. ("GET", "/v1/runs/{id}/steps"). `max_body`
+    /// [bytes], when not 0, replaces the server's request body limit for this route
+    /// (an upload); see body_limit().
+    void add(std::string method, std::string_view pattern, Handler handler, std::size_t max_body = 0);
+
+    /// The body limit of the route `method path` (path without query), when it has
+    /// its own; asked by the server once the request head is read.
+    [[nodiscard]] std::optional<std::size_t> body_limit(std::string_view method, std::string_view path) const;
+    /// The largest limit any route has of its own (0: none has).
+    [[nodiscard]] std::size_t largest_body_limit() const { return largest_body_; }
 
     /// Finds the route and runs it. Never throws for a handler's failure: unknown
     /// path -> 404, known path with another method -> 405 with Allow, HttpError ->
@@ -74,11 +82,13 @@ private:
         std::string method;
         std::vector<std::string> segments;  ///< literal, or "{name}" for a parameter
         Handler handler;
+        std::size_t max_body = 0;  ///< [bytes] 0: the server's limit
     };
     [[nodiscard]] static bool match(const Route& route, const std::vector<std::string_view>& path,
                                     StringMap* params);
 
     std::vector<Route> routes_;
+    std::size_t largest_body_ = 0;
 };
 
 }  // namespace certlab::api

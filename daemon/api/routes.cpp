@@ -9,6 +9,7 @@
 
 #include "api/certification_routes.hpp"
 #include "api/json.hpp"
+#include "api/prompt_routes.hpp"
 #include "record/store.hpp"
 
 namespace certlab::api {
@@ -59,6 +60,23 @@ std::string body_string(const json& body, const char* name) {
     if (!it->is_string() || it->get_ref<const std::string&>().empty())
         throw HttpError(400, std::string("field '") + name + "' must be a non-empty string");
     return it->get<std::string>();
+}
+
+/// A body that may be empty (an empty object then) or else must be a JSON object.
+json optional_object_body(const Request& req) {
+    if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return json::object();
+    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded()) throw HttpError(400, "request body is not valid JSON");
+    if (!body.is_object()) throw HttpError(400, "request body must be a JSON object");
+    return body;
+}
+
+/// An optional string member of a JSON object body: `fallback` when absent, null or "".
+std::string optional_body_string(const json& body, const char* name, const char* fallback) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) return fallback;
+    if (!it->is_string()) throw HttpError(400, std::string("field '") + name + "' must be a string");
+    return it->get_ref<const std::string&>().empty() ? fallback : it->get<std::string>();
 }
 
 auto now() { return std::chrono::system_clock::now(); }
@@ -217,7 +235,23 @@ Router make_routes(StationView& station) {
         return res;
     });
 
+    r.add("POST", "/v1/runs/{id}/abort", [&station](const Request& req) {
+        auto id = run_id_param(req);
+        auto body = optional_object_body(req);
+        auto by = optional_body_string(body, "by", "an API client");
+        auto reason = optional_body_string(body, "reason", "");
+        auto result = station.abort_run(id, by, reason);
+        if (result.http_status >= 300)
+            throw HttpError(static_cast<unsigned>(result.http_status), result.error);
+        // Accepted, not done: the run ends at its next step boundary; follow it there.
+        auto href = "/v1/runs/" + std::to_string(id);
+        auto res = ok({{"id", id}, {"href", href}, {"aborting", true}}, 202);
+        res.headers.emplace_back("Location", href);
+        return res;
+    });
+
     add_certification_routes(r, station);
+    add_prompt_routes(r, station);
     return r;
 }
 

@@ -64,9 +64,9 @@ auto log_failure(std::shared_ptr<spdlog::logger> log, std::string what) {
 
 /// The answer to a request that could not be read, or nullopt when the
 /// connection simply went away and there is nobody to answer.
-std::optional<Response> read_error_response(beast::error_code ec, const ServerOptions& opts) {
+std::optional<Response> read_error_response(beast::error_code ec, const ServerOptions& opts, std::size_t body_limit) {
     if (ec == http::error::body_limit)
-        return problem(413, "request body exceeds " + std::to_string(opts.max_body) + " bytes");
+        return problem(413, "request body exceeds " + std::to_string(body_limit) + " bytes");
     if (ec == http::error::header_limit)
         return problem(431, "request header exceeds " + std::to_string(opts.max_header) + " bytes");
     if (ec == http::error::end_of_stream || ec == http::error::partial_message) return std::nullopt;
@@ -185,9 +185,21 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socke
 
         http::request_parser<http::string_body> parser;
         parser.header_limit(static_cast<std::uint32_t>(opts.max_header));
-        parser.body_limit(opts.max_body);
+        // An upload route (a prompt's photo) has a larger limit of its own, known only
+        // once the head is read: read the head under the largest, then apply the route's.
+        std::size_t body_limit = opts.max_body;
+        parser.body_limit(std::max(opts.max_body, self->router.largest_body_limit()));
         conn.stream.expires_after(opts.request_timeout);
         auto [ec, n] = co_await http::async_read_header(conn.stream, buffer, parser, use_tuple);
+        if (!ec) {
+            const auto target = parser.get().target();
+            const std::string_view path(target.data(), std::min(target.size(), target.find('?')));
+            const auto method = parser.get().method_string();
+            if (auto own = self->router.body_limit(std::string_view(method.data(), method.size()), path))
+                body_limit = *own;
+            if (parser.content_length() && *parser.content_length() > body_limit) ec = http::error::body_limit;
+            else parser.body_limit(body_limit);
+        }
         if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue") &&
             !parser.is_done()) {
             // curl and others wait for this before sending a large body.
@@ -203,7 +215,7 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socke
         unsigned version = 11;
         std::string what;
         if (ec) {
-            auto answer = read_error_response(ec, opts);
+            auto answer = read_error_response(ec, opts, body_limit);
             if (!answer) {
                 self->log->debug("{} closed: {}", conn.peer, ec.message());
                 break;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "record/model.hpp"
+#include "record/prompt.hpp"
 
 namespace certlab::record {
 class Store;
@@ -94,6 +95,14 @@ struct ActionResult {
     std::string error;
 };
 
+/// A technician's answer to a prompt, as the API received it.
+struct PromptAnswerInput {
+    std::string answer;  ///< as typed: "yes", "torn", "79.5", free text
+    std::string by;
+    std::string comment;
+    std::optional<record::Attachment> attachment;  ///< decoded bytes
+};
+
 class StationView {
 public:
     virtual ~StationView() = default;
@@ -116,10 +125,24 @@ public:
                                                                      const std::string& profile_id) const = 0;
     /// Releases a quarantined device so it is brought up again: 404 unknown, 409 not quarantined.
     virtual ActionResult release_device(const std::string& device_id) = 0;
+    /// Asks run `run_id` to stop at its next step boundary, "aborted by <by>: <reason>"
+    /// (the step in flight ends and is committed first): 202, or 404 unknown run, 409 the
+    /// run has already ended (the message says how). Repeating it while the run stops is
+    /// a 202 that changes nothing: the first reason stands.
+    virtual ActionResult abort_run(std::int64_t run_id, const std::string& by, const std::string& reason) {
+        (void)run_id, (void)by, (void)reason;
+        return {501, "this station cannot abort runs"};
+    }
     /// Read access to the durable record (runs, scenarios, steps).
     [[nodiscard]] virtual const record::Store& store() const = 0;
     /// The certification record's desk; nullptr when the station keeps none.
     [[nodiscard]] virtual certify::Desk* certification_desk() { return nullptr; }
+    /// Answers an open technician prompt (prompts are read through store()): 200;
+    /// 404 unknown prompt, 409 no longer open (answered, timed out, withdrawn), 413
+    /// attachment too large, 422 answer not valid for the prompt, 503 no desk.
+    virtual ActionResult answer_prompt(std::int64_t prompt_id, const PromptAnswerInput& input) {
+        return {503, "this station has no technician desk"};
+    }
 };
 
 }  // namespace certlab::api

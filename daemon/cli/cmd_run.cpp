@@ -1,5 +1,6 @@
-// `certlab run show` and `certlab run start [--wait]`.
+// `certlab run show`, `certlab run start [--wait]` and `certlab run abort`.
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -179,6 +180,19 @@ int cmd_run_start(const ApiClient& api, Output out, const StartOptions& opts) {
     if (out.json) std::cout << detail.dump(2) << '\n';
     else print_summary(detail);
     return exit_code_for_run(detail.at("run"));
+}
+
+int cmd_run_abort(const ApiClient& api, Output out, std::int64_t id, const std::string& reason, std::string by) {
+    // Who aborts is on the record, as for sign-off (cert_args.cpp): --by, else the login.
+    for (const char* var : {"CERTLAB_USER", "USER", "LOGNAME"})
+        if (const char* v = std::getenv(var); by.empty() && v && *v) by = v;
+    Json body = Json::object();
+    if (!by.empty()) body["by"] = by;
+    if (!reason.empty()) body["reason"] = reason;
+    auto doc = api.post("/v1/runs/" + std::to_string(id) + "/abort", body);
+    if (out.json) std::cout << doc.dump(2) << '\n';
+    else std::cout << "run " << id << ": abort requested; it stops at the next step boundary\n";
+    return exit_ok;
 }
 
 }  // namespace certlab::cli

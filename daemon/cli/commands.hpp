@@ -34,6 +34,10 @@ struct StartOptions {
 /// `certlab run start --device D --suite S [--wait]`
 int cmd_run_start(const ApiClient& api, Output out, const StartOptions& opts);
 
+/// `certlab run abort ID [--reason TEXT] [--by NAME]`: the run stops at its next step
+/// boundary; `by` empty means $CERTLAB_USER, else $USER.
+int cmd_run_abort(const ApiClient& api, Output out, std::int64_t id, const std::string& reason, std::string by);
+
 /// `certlab devices release ID`
 int cmd_device_release(const ApiClient& api, Output out, const std::string& id);
 
@@ -92,6 +96,22 @@ int cmd_merchant_add(const ApiClient& api, Output out, std::int64_t id, const st
 /// `certlab phase ID TO [--note N]`
 int cmd_phase(const ApiClient& api, Output out, std::int64_t id, const std::string& to, const std::string& by,
               const std::string& note);
+
+// Technician prompts (cmd_prompt.cpp).
+
+/// `certlab prompts [--all] [--run ID]`: the prompts waiting for an answer (every
+/// prompt with --all), with how to answer each and the time left.
+int cmd_prompts(const ApiClient& api, Output out, bool all, std::int64_t run);
+
+struct AnswerOptions {
+    std::int64_t id = 0;
+    std::string value;    ///< yes/no, a choice, a number, text; may be empty with --file
+    std::string by;       ///< empty: $CERTLAB_USER, else $USER
+    std::string comment;
+    std::string file;     ///< a photo or file to attach
+};
+/// `certlab answer ID VALUE [--by NAME] [--comment TEXT] [--file PATH]`
+int cmd_answer(const ApiClient& api, Output out, AnswerOptions opts);
 
 /// Exit code for a finished run document: pass 0, fail 1, anything else 2.
 [[nodiscard]] int exit_code_for_run(const Json& run);

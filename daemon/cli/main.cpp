@@ -70,6 +70,26 @@ int main(int argc, char** argv) {
     start->add_option("--certification", start_opts.certification, "the run is evidence for this certification")
         ->check(CLI::PositiveNumber);
 
+    std::int64_t abort_id = 0;
+    std::string abort_reason, abort_by;
+    auto* abort_cmd = run->add_subcommand("abort", "stop a run at its next step boundary");
+    abort_cmd->add_option("ID", abort_id, "run id")->required()->check(CLI::PositiveNumber);
+    abort_cmd->add_option("--reason", abort_reason, "why, kept in the run's reason");
+    abort_cmd->add_option("--by", abort_by, "who aborts (default: $CERTLAB_USER, else $USER)");
+
+    bool all_prompts = false;
+    std::int64_t prompts_run = 0;
+    auto* prompts = app.add_subcommand("prompts", "technician prompts waiting for an answer");
+    prompts->add_flag("--all", all_prompts, "answered, timed out and withdrawn prompts too");
+    prompts->add_option("--run", prompts_run, "only this run's prompts")->check(CLI::PositiveNumber);
+    AnswerOptions answer_opts;
+    auto* answer = app.add_subcommand("answer", "answer a technician prompt");
+    answer->add_option("ID", answer_opts.id, "prompt id")->required()->check(CLI::PositiveNumber);
+    answer->add_option("VALUE", answer_opts.value, "yes/no, one of the choices, a number, or text");
+    answer->add_option("--by", answer_opts.by, "who answers (default: $CERTLAB_USER, else $USER)");
+    answer->add_option("--comment", answer_opts.comment, "what you saw, in your words");
+    answer->add_option("--file", answer_opts.file, "a photo or file to attach")->check(CLI::ExistingFile);
+
     CertArgs cert_args;
     cert_args.add_to(app);
 
@@ -92,9 +112,12 @@ int main(int argc, char** argv) {
         if (*runs) return cmd_runs(api, out, device, limit);
         if (*show) return cmd_run_show(api, out, run_id, show_steps);
         if (*start) return cmd_run_start(api, out, start_opts);
+        if (*abort_cmd) return cmd_run_abort(api, out, abort_id, abort_reason, abort_by);
         if (*release) return cmd_device_release(api, out, release_id);
         if (*suggest) return cmd_device_suggest(api, out, suggest_address, suggest_driver, suggest_profile_id);
         if (*resources) return cmd_resources(api, out);
+        if (*prompts) return cmd_prompts(api, out, all_prompts, prompts_run);
+        if (*answer) return cmd_answer(api, out, answer_opts);
         if (auto code = cert_args.run(api, out)) return *code;
     } catch (const CliError& e) {
         std::cerr << "certlab: " << e.what() << '\n';

@@ -183,7 +183,11 @@ StationConfig load_station_config(const fs::path& file, const PluginLoader& plug
     cfg.file = fs::absolute(file);
 
     if (auto st = root["station"]) {
-        f.check_keys(st, {"id", "reconnect_interval", "shutdown_grace", "quarantine_after"}, "station");
+        f.check_keys(st, {"id", "reconnect_interval", "shutdown_grace", "quarantine_after", "lost_wait",
+                          "resume_interrupted"},
+                     "station");
+        cfg.lost_wait = std::chrono::duration_cast<std::chrono::milliseconds>(f.get_duration(st, "lost_wait", cfg.lost_wait));
+        cfg.resume_interrupted = f.get_bool(st, "resume_interrupted", cfg.resume_interrupted);
         cfg.quarantine_after = static_cast<int>(f.get_int(st, "quarantine_after", cfg.quarantine_after, 0, 1000));
         cfg.station_id = require_id(f, st, "id", "station");
         cfg.reconnect_interval = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -101,6 +101,12 @@ struct StationConfig {
     std::chrono::milliseconds reconnect_interval{2000};  ///< retry a lost device this often
     std::chrono::seconds shutdown_grace{10};             ///< wait this long for runs to stop
     int quarantine_after = 5;  ///< consecutive link faults before a device is quarantined (0 = never)
+    /// How long a run waits for a device of its that is lost (or not up yet) before
+    /// its step, or the run if it has not started, ends in `error`.
+    std::chrono::milliseconds lost_wait{10000};
+    /// Runs cut by a crash or kill go on at the next start (a soak at its next
+    /// iteration); off: they are marked `interrupted`.
+    bool resume_interrupted = true;
     std::vector<std::filesystem::path> profile_dirs;
     std::vector<std::filesystem::path> suite_dirs;
     std::vector<std::filesystem::path> plugin_dirs;  ///< `plugins:` directories of driver .so files

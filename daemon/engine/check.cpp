@@ -13,6 +13,10 @@ std::string show(double v, const std::string& unit) {
     return unit.empty() ? std::string(buf) : std::string(buf) + " " + unit;
 }
 
+std::string limit_note(const std::optional<double>& limit, const std::string& unit) {
+    return limit ? " (limit " + show(*limit, unit) + ")" : std::string();
+}
+
 }  // namespace
 
 CheckResult evaluate(const Check& check, const sdk::Values& values) {
@@ -69,7 +73,16 @@ CheckResult evaluate(const Check& check, const sdk::Values& values) {
                 r.ok = false;
                 r.reason = check.key + ": " + show(x, check.unit) + " is above the limit of " + show(*check.max, check.unit);
             }
-            if (check.record) r.measurement = record::Measurement{check.key, x, check.unit, check.min, check.max, r.ok};
+            if (r.ok && check.warn_below && x < *check.warn_below)
+                r.warning = check.key + ": " + show(x, check.unit) + " is marginal, below " +
+                            show(*check.warn_below, check.unit) + limit_note(check.min, check.unit);
+            else if (r.ok && check.warn_above && x > *check.warn_above)
+                r.warning = check.key + ": " + show(x, check.unit) + " is marginal, above " +
+                            show(*check.warn_above, check.unit) + limit_note(check.max, check.unit);
+            if (check.record) {
+                r.measurement = record::Measurement{check.key, x, check.unit, check.min, check.max, r.ok};
+                r.measurement->marginal = !r.warning.empty();
+            }
             break;
         }
     }

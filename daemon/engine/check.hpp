@@ -12,6 +12,7 @@ namespace certlab::engine {
 struct CheckResult {
     bool ok = true;
     std::string reason;                          ///< why it failed, for people
+    std::string warning;                         ///< passed, but in the marginal band
     std::optional<record::Measurement> measurement;  ///< for `measure` checks with a number
 };
 

@@ -3,11 +3,13 @@
 // interleave on the station's executor.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <string>
 
 #include "engine/device_link.hpp"
+#include "engine/prompt.hpp"
 #include "engine/suite.hpp"
 #include "record/model.hpp"
 #include "sdk/task.hpp"
@@ -22,6 +24,11 @@ namespace certlab::engine {
 struct RunControl {
     bool stop_requested = false;
     std::string stop_reason;
+    /// Where prompt steps put their questions (the station's desk); null: this
+    /// station has none, and a prompt step ends as `error`.
+    Prompter* prompter = nullptr;
+    /// How long a step waits for its device to come back when it cannot be opened.
+    std::chrono::microseconds lost_wait{};
     void request_stop(std::string reason) {
         if (!stop_requested) stop_reason = std::move(reason);
         stop_requested = true;
@@ -52,9 +59,28 @@ public:
     sdk::Task<record::Outcome> run();
 
 private:
-    sdk::Task<record::Outcome> run_scenario(const Scenario& sc);
+    using Clock = std::chrono::steady_clock;
+    /// A scenario from its start, or (`cut`) its result left open by a restart.
+    sdk::Task<record::Outcome> run_scenario(const Scenario& sc, const record::ScenarioResult* cut);
+    /// Setup or teardown: each step in turn until one does not pass; its reason into `reason`.
+    sdk::Task<record::Outcome> run_phase(const Scenario& sc, const std::vector<Step>& steps, record::StepPhase phase,
+                                         std::int64_t scenario_result_id, int iteration, std::string& reason);
+    /// One step with its retries, every attempt committed; returns the last attempt.
+    sdk::Task<record::StepResult> run_step(const Scenario& sc, const Step& step, record::StepPhase phase,
+                                           std::int64_t scenario_result_id, int iteration, int index,
+                                           Clock::time_point deadline);
+    /// A soak's power cycle of the dut through its supply, and the settle time after.
+    sdk::Task<record::StepResult> power_cycle(const Scenario& sc, std::int64_t scenario_result_id, int iteration);
+    /// Opens the device, waiting up to RunControl::lost_wait for it; "" when open,
+    /// else why not.
+    sdk::Task<std::string> open_device(DeviceLink& device);
+    /// Numbers the step, commits it, tells the observer.
+    void commit(record::StepResult& r);
     sdk::Task<record::StepResult> execute(const Scenario& sc, const Step& step, int iteration,
                                           int index, std::chrono::microseconds budget);
+    /// A prompt step's question and answer, into `r` (prompt.hpp says what becomes what).
+    sdk::Task<void> ask_technician(const Scenario& sc, const Step& step, std::chrono::microseconds budget,
+                                   record::StepResult& r);
 
     record::Store& store_;
     RoleLinks links_;
@@ -64,7 +90,6 @@ private:
     RunObserver observer_;
     std::int64_t seq_ = 0;
     std::map<std::string, sdk::Values, std::less<>> saved_;  ///< `save:` results of this iteration
-    std::string last_reason_;  ///< reason of the step that ended the scenario
 };
 
 }  // namespace certlab::engine

@@ -86,6 +86,23 @@ const sdk::ResultSpec& require_result(const YamlFile& f, const YAML::Node& key_n
     return *r;
 }
 
+/// `warn_below` / `warn_above`: the marginal band lies inside the limits, so a value
+/// in it still passes; a band outside them could never warn, and is a typo.
+void read_marginal_band(const YamlFile& f, const YAML::Node& spec, const std::string& unit, Check& c) {
+    if (auto n = spec["warn_below"]) {
+        c.warn_below = limit_value(f, n, unit, "warn_below");
+        if ((c.min && *c.warn_below <= *c.min) || (c.max && *c.warn_below > *c.max))
+            f.fail(n, "warn_below: expected a value inside the limits (above min, up to max)");
+    }
+    if (auto n = spec["warn_above"]) {
+        c.warn_above = limit_value(f, n, unit, "warn_above");
+        if ((c.max && *c.warn_above >= *c.max) || (c.min && *c.warn_above < *c.min))
+            f.fail(n, "warn_above: expected a value inside the limits (below max, down to min)");
+    }
+    if (c.warn_below && c.warn_above && *c.warn_below > *c.warn_above)
+        f.fail(spec["warn_above"], "warn_above: expected a value not below warn_below");
+}
+
 Check read_check(const YamlFile& f, const YAML::Node& key_node, const YAML::Node& spec,
                  const sdk::ActionSpec& a, bool record) {
     const auto& result = require_result(f, key_node, a);
@@ -101,7 +118,7 @@ Check read_check(const YamlFile& f, const YAML::Node& key_node, const YAML::Node
         c.expected = typed_value(f, spec, result.type, "expect " + c.key);
         return c;
     }
-    f.check_keys(spec, {"equals", "regex", "min", "max"}, "check of '" + c.key + "'");
+    f.check_keys(spec, {"equals", "regex", "min", "max", "warn_below", "warn_above"}, "check of '" + c.key + "'");
     if (auto eq = spec["equals"]) {
         c.kind = Check::Kind::equals;
         c.expected = typed_value(f, eq, result.type, "expect " + c.key);
@@ -120,7 +137,11 @@ Check read_check(const YamlFile& f, const YAML::Node& key_node, const YAML::Node
         if (auto mx = spec["max"]) c.max = limit_value(f, mx, result.unit, "max");
         if (!c.min && !c.max) f.fail(spec, "expected min, max, equals or regex");
         if (c.min && c.max && *c.min > *c.max) f.fail(spec, "min is greater than max");
+        read_marginal_band(f, spec, result.unit, c);
     }
+    if (c.kind != Check::Kind::range)
+        for (const char* key : {"warn_below", "warn_above"})
+            if (spec[key]) f.fail(spec[key], std::string(key) + ": a marginal band needs a range check (min, max)");
     if (record && c.kind != Check::Kind::range)
         f.fail(spec, "measure " + c.key + ": expected numeric limits (min, max)");
     return c;
@@ -148,12 +169,108 @@ sdk::Args read_args(const YamlFile& f, const YAML::Node& n, const sdk::ActionSpe
     return args;
 }
 
+/// `retry: 3` or `retry: { attempts: 3, on: [timeout, error], delay: 200ms }`. By
+/// default only what is not the device's verdict is retried (timeout, error): a
+/// retried `fail` would let a flaky device pass, so a suite has to ask for it.
+Retry read_retry(const YamlFile& f, const YAML::Node& step) {
+    Retry r;
+    r.on = {record::Outcome::timeout, record::Outcome::error};
+    const auto n = step["retry"];
+    if (n.IsScalar()) {
+        r.attempts = static_cast<int>(f.get_int(step, "retry", 1, 1, 100));
+        return r;
+    }
+    f.require_map(n, "retry");
+    f.check_keys(n, {"attempts", "on", "delay"}, "retry");
+    r.attempts = static_cast<int>(f.get_int(n, "attempts", 2, 1, 100));
+    if (n["on"]) {
+        r.on.clear();
+        const auto on = n["on"];
+        const auto items = f.get_string_list(n, "on");
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            auto o = record::parse_outcome(items[i]);
+            if (!o || (*o != record::Outcome::fail && *o != record::Outcome::error && *o != record::Outcome::timeout))
+                f.fail(on.IsSequence() ? on[i] : on, "retry: on: expected fail, error or timeout, got '" + items[i] + "'");
+            r.on.push_back(*o);
+        }
+    }
+    r.delay = f.get_duration(n, "delay", {});
+    return r;
+}
+
 using Roles = std::map<std::string, std::vector<std::string>>;
 
 std::string role_names(const Roles& roles) {
     std::string names;
     for (const auto& [name, caps] : roles) names += (names.empty() ? "" : ", ") + name;
     return names;
+}
+
+/// A prompt's timeout is a person's, so it does not take the suite's step_timeout
+/// (seconds, made for devices): ten minutes is time to walk to the bench and look.
+constexpr std::chrono::minutes default_prompt_timeout{10};
+
+/// The `prompt:` step: a question for the technician (engine/prompt.hpp).
+void read_prompt(const YamlFile& f, const YAML::Node& n, Step& s) {
+    f.check_keys(n, {"prompt", "message", "choices", "fail_on", "min", "max", "unit", "timeout", "on_timeout", "save",
+                     "when"},
+                 "prompt step");
+    s.kind = Step::Kind::prompt;
+    auto& p = s.prompt;
+    const auto kind = f.scalar(n["prompt"], "prompt");
+    const auto k = parse_prompt_kind(kind);
+    if (!k) f.fail(n["prompt"], "prompt: expected confirm, choice, number, text, photo or file, got '" + kind + "'");
+    p.kind = *k;
+    if (!n["message"]) f.fail(n, "prompt step: missing required key 'message'");
+    p.message = f.get_string(n, "message", "prompt step");
+    if (p.message.empty()) f.fail(n["message"], "message: expected the question to put to the technician");
+    // A key of another kind is a mistake in the suite, not an option to ignore.
+    auto only_for = [&](const char* key, PromptKind owner) {
+        if (n[key] && p.kind != owner)
+            f.fail(n[key], std::string(key) + ": only " + std::string(to_string(owner)) + " prompts take it");
+    };
+    only_for("choices", PromptKind::choice);
+    only_for("fail_on", PromptKind::choice);
+    only_for("min", PromptKind::number);
+    only_for("max", PromptKind::number);
+    only_for("unit", PromptKind::number);
+    if (p.kind == PromptKind::choice) {
+        if (!n["choices"]) f.fail(n, "choice prompt: missing required key 'choices'");
+        p.choices = f.get_string_list(n, "choices");
+        if (p.choices.size() < 2) f.fail(n["choices"], "choices: expected a list of at least two choices");
+        std::set<std::string> seen;
+        for (const auto& c : p.choices) {
+            std::string key;
+            for (char ch : c) key += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            if (key.empty()) f.fail(n["choices"], "choices: a choice must not be empty");
+            // Answers match choices regardless of case, so these would be one answer.
+            if (!seen.insert(key).second) f.fail(n["choices"], "choices: '" + c + "' appears twice");
+        }
+        p.fail_on = f.get_string_list(n, "fail_on");
+        std::string offered;
+        for (const auto& c : p.choices) offered += (offered.empty() ? "" : ", ") + c;
+        for (const auto& x : p.fail_on)
+            if (std::find(p.choices.begin(), p.choices.end(), x) == p.choices.end())
+                f.fail(n["fail_on"], "fail_on: '" + x + "' is not among the choices (" + offered + ")");
+        if (std::set<std::string>(p.fail_on.begin(), p.fail_on.end()).size() == p.choices.size())
+            f.fail(n["fail_on"], "fail_on: every choice fails; leave at least one that passes");
+    }
+    if (p.kind == PromptKind::number) {
+        p.unit = f.get_string(n, "unit", "prompt step", "");
+        if (!known_unit(p.unit)) f.fail(n["unit"], "unit: '" + p.unit + "' is not a unit this station knows");
+        if (auto mn = n["min"]) p.min = limit_value(f, mn, p.unit, "min");
+        if (auto mx = n["max"]) p.max = limit_value(f, mx, p.unit, "max");
+        if (p.min && p.max && *p.min > *p.max) f.fail(n["min"], "min is greater than max");
+    }
+    s.timeout = f.get_duration(n, "timeout", default_prompt_timeout);
+    if (s.timeout.count() <= 0) f.fail(n["timeout"], "timeout: expected a duration above zero");
+    if (auto t = n["on_timeout"]) {
+        const auto policy = f.scalar(t, "on_timeout");
+        const auto o = parse_on_timeout(policy);
+        if (!o) f.fail(t, "on_timeout: expected skip, fail or error, got '" + policy + "'");
+        p.on_timeout = *o;
+    }
+    s.save = f.get_string(n, "save", "step", "");
 }
 
 Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds step_timeout,
@@ -168,7 +285,7 @@ Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds
         if (!d) f.fail(n["wait"], "wait: expected a duration such as 500ms");
         s.wait = *d;
     } else if (n["call"]) {
-        f.check_keys(n, {"call", "role", "args", "expect", "measure", "timeout", "save", "when"}, "call step");
+        f.check_keys(n, {"call", "role", "args", "expect", "measure", "timeout", "save", "when", "retry"}, "call step");
         auto name = f.scalar(n["call"], "call");
         s.action = sdk::find_action(name);
         if (!s.action) {
@@ -201,8 +318,11 @@ Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds
         s.timeout = f.get_duration(n, "timeout", step_timeout);
         if (s.timeout.count() <= 0) f.fail(n["timeout"], "timeout: expected a duration above zero");
         s.save = f.get_string(n, "save", "step", "");
+        if (n["retry"]) s.retry = read_retry(f, n);
+    } else if (n["prompt"]) {
+        read_prompt(f, n, s);
     } else {
-        f.fail(n, "step: expected 'call' or 'wait'");
+        f.fail(n, "step: expected 'call', 'wait' or 'prompt'");
     }
     if (auto w = n["when"]) {
         f.require_map(w, "when");
@@ -222,9 +342,61 @@ Step read_step(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds
     return s;
 }
 
+constexpr std::int64_t max_iterations = 10'000'000;
+
+std::vector<Step> read_steps(const YamlFile& f, const YAML::Node& list, std::string_view what,
+                             std::chrono::microseconds step_timeout,
+                             std::map<std::string, const sdk::ActionSpec*>& saved, const Roles& roles) {
+    std::vector<Step> out;
+    if (!list) return out;
+    f.require_seq(list, what);
+    for (const auto& st : list) {
+        out.push_back(read_step(f, st, step_timeout, saved, roles));
+        const auto& s = out.back();
+        if (!s.save.empty())
+            saved[s.save] = s.kind == Step::Kind::prompt ? &prompt_results(s.prompt.kind) : s.action;
+    }
+    return out;
+}
+
+/// `5%` or `0.05`.
+double read_rate(const YamlFile& f, const YAML::Node& n) {
+    auto text = f.scalar(n, "max_failure_rate");
+    const bool percent = !text.empty() && text.back() == '%';
+    if (percent) text.pop_back();
+    double v = -1;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || p != text.data() + text.size()) v = -1;
+    if (percent) v /= 100;
+    if (!(v >= 0 && v < 1)) f.fail(n, "max_failure_rate: expected a share such as 5% or 0.05 (below 100%)");
+    return v;
+}
+
+/// `power_cycle: { every: 100, role: psu, off_time: 500ms, settle: 2s }`.
+PowerCycle read_power_cycle(const YamlFile& f, const YAML::Node& n, const Roles& roles) {
+    f.check_keys(n, {"every", "role", "off_time", "settle"}, "power_cycle");
+    PowerCycle pc;
+    pc.every = static_cast<int>(f.get_int(n, "every", 0, 1, max_iterations));
+    if (!n["every"]) f.fail(n, "power_cycle: missing required key 'every' (iterations between power cycles)");
+    pc.role = f.get_string(n, "role", "power_cycle", "psu");
+    pc.off_time = f.get_duration(n, "off_time", pc.off_time);
+    pc.settle = f.get_duration(n, "settle", pc.settle);
+    pc.action = sdk::find_action("power.cycle");
+    auto role = roles.find(pc.role);
+    const auto where = n["role"] ? n["role"] : n;
+    if (role == roles.end())
+        f.fail(where, "power_cycle: role '" + pc.role + "' is not declared in the suite's roles (declared: " +
+                          role_names(roles) + ")");
+    if (pc.role == "dut") f.fail(where, "power_cycle: the device under test cannot power-cycle itself");
+    if (!pc.action || std::find(role->second.begin(), role->second.end(), "power") == role->second.end())
+        f.fail(where, "power_cycle: role " + pc.role + " needs capability 'power'");
+    return pc;
+}
+
 Scenario read_scenario(const YamlFile& f, const YAML::Node& n, std::chrono::microseconds step_timeout,
                        const Roles& roles) {
-    f.check_keys(n, {"id", "title", "description", "permissions", "steps", "iterations", "interval", "max_failures",
+    f.check_keys(n, {"id", "title", "description", "permissions", "setup", "steps", "teardown", "iterations",
+                     "duration", "interval", "max_failures", "max_failure_rate", "failure_rate_after", "power_cycle",
                      "timeout"},
                  "scenario");
     Scenario sc;
@@ -233,20 +405,27 @@ Scenario read_scenario(const YamlFile& f, const YAML::Node& n, std::chrono::micr
     sc.title = f.get_string(n, "title", "scenario");
     sc.description = f.get_string(n, "description", "scenario", "");
     sc.permissions = f.get_string_list(n, "permissions");
-    sc.iterations = static_cast<int>(f.get_int(n, "iterations", 1, 1, 10'000'000));
+    sc.duration = f.get_duration(n, "duration", {});
+    if (n["duration"] && sc.duration.count() <= 0) f.fail(n["duration"], "duration: expected a duration above zero");
+    // By time alone: as many iterations as fit in the duration.
+    const int default_iterations = sc.duration.count() > 0 ? max_iterations : 1;
+    sc.iterations = static_cast<int>(f.get_int(n, "iterations", default_iterations, 1, max_iterations));
     sc.interval = f.get_duration(n, "interval", {});
-    sc.max_failures = static_cast<int>(f.get_int(n, "max_failures", 1, 1, 10'000'000));
+    sc.max_failures = static_cast<int>(f.get_int(n, "max_failures", 1, 1, max_iterations));
+    if (auto rate = n["max_failure_rate"]) sc.max_failure_rate = read_rate(f, rate);
+    sc.failure_rate_after = static_cast<int>(f.get_int(n, "failure_rate_after", 20, 1, max_iterations));
+    if (n["power_cycle"]) sc.power_cycle = read_power_cycle(f, n["power_cycle"], roles);
+    if ((sc.max_failure_rate || sc.power_cycle.every > 0) && !sc.is_soak())
+        f.fail(n, "scenario " + sc.id + ": max_failure_rate and power_cycle need iterations above 1 or a duration");
     sc.timeout = f.get_duration(n, "timeout", {});
     auto steps = n["steps"];
     if (!steps) f.fail(n, "scenario " + sc.id + ": missing required key 'steps'");
-    f.require_seq(steps, "steps");
-    if (steps.size() == 0) f.fail(steps, "steps: expected at least one step");
+    if (steps.IsSequence() && steps.size() == 0) f.fail(steps, "steps: expected at least one step");
+    // Values saved in setup are seen by the steps and the teardown; the steps' by the teardown.
     std::map<std::string, const sdk::ActionSpec*> saved;
-    for (const auto& st : steps) {
-        sc.steps.push_back(read_step(f, st, step_timeout, saved, roles));
-        const auto& s = sc.steps.back();
-        if (!s.save.empty()) saved[s.save] = s.action;
-    }
+    sc.setup = read_steps(f, n["setup"], "setup", step_timeout, saved, roles);
+    sc.steps = read_steps(f, steps, "steps", step_timeout, saved, roles);
+    sc.teardown = read_steps(f, n["teardown"], "teardown", step_timeout, saved, roles);
     return sc;
 }
 
@@ -314,8 +493,11 @@ Suite read_suite(const YamlFile& f) {
 
 }  // namespace
 
+bool Retry::retries(record::Outcome o) const { return std::find(on.begin(), on.end(), o) != on.end(); }
+
 std::string Step::describe() const {
     if (kind == Kind::wait) return "wait";
+    if (kind == Kind::prompt) return "prompt." + std::string(to_string(prompt.kind));
     return action ? action->qualified() : "call";
 }
 

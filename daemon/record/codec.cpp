@@ -144,6 +144,58 @@ std::map<std::string, RoleBinding> roles_from_json(std::string_view text) {
     return out;
 }
 
+namespace {
+json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+double number_or_nan(const json& j, const char* key) {
+    const auto& v = j.at(key);
+    if (v.is_null()) return std::numeric_limits<double>::quiet_NaN();
+    return v.get<double>();
+}
+}  // namespace
+
+std::string soak_stats_to_json(const SoakStats& s) {
+    json latency = json::array();
+    for (const auto& l : s.latency)
+        latency.push_back({{"action", l.action}, {"count", l.count}, {"p50_ms", finite_or_null(l.p50_ms)},
+                           {"p95_ms", finite_or_null(l.p95_ms)}, {"p99_ms", finite_or_null(l.p99_ms)},
+                           {"max_ms", finite_or_null(l.max_ms)}});
+    json drift = json::array();
+    for (const auto& d : s.drift)
+        drift.push_back({{"name", d.name}, {"unit", d.unit}, {"count", d.count},
+                         {"first", finite_or_null(d.first)}, {"last", finite_or_null(d.last)},
+                         {"min", finite_or_null(d.min)}, {"max", finite_or_null(d.max)},
+                         {"mean", finite_or_null(d.mean)}, {"slope_per_1k", finite_or_null(d.slope_per_1k)}});
+    json j = {{"iterations", s.iterations}, {"passed", s.passed},     {"failed", s.failed},
+              {"errors", s.errors},         {"timeouts", s.timeouts}, {"power_cycles", s.power_cycles},
+              {"marginal", s.marginal},     {"pass_rate", finite_or_null(s.pass_rate)},
+              {"latency", std::move(latency)}, {"drift", std::move(drift)}};
+    return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+SoakStats soak_stats_from_json(std::string_view text) {
+    json j = json::parse(text);
+    if (!j.is_object()) bad("soak statistics are not a JSON object");
+    SoakStats s;
+    s.iterations = j.at("iterations").get<std::int64_t>();
+    s.passed = j.at("passed").get<std::int64_t>();
+    s.failed = j.at("failed").get<std::int64_t>();
+    s.errors = j.at("errors").get<std::int64_t>();
+    s.timeouts = j.at("timeouts").get<std::int64_t>();
+    s.power_cycles = j.at("power_cycles").get<std::int64_t>();
+    s.marginal = j.at("marginal").get<std::int64_t>();
+    s.pass_rate = number_or_nan(j, "pass_rate");
+    for (const auto& l : j.at("latency"))
+        s.latency.push_back({l.at("action").get<std::string>(), l.at("count").get<std::int64_t>(),
+                             number_or_nan(l, "p50_ms"), number_or_nan(l, "p95_ms"), number_or_nan(l, "p99_ms"),
+                             number_or_nan(l, "max_ms")});
+    for (const auto& d : j.at("drift"))
+        s.drift.push_back({d.at("name").get<std::string>(), d.at("unit").get<std::string>(),
+                           d.at("count").get<std::int64_t>(), number_or_nan(d, "first"), number_or_nan(d, "last"),
+                           number_or_nan(d, "min"), number_or_nan(d, "max"), number_or_nan(d, "mean"),
+                           number_or_nan(d, "slope_per_1k")});
+    return s;
+}
+
 std::string strings_to_json(const std::vector<std::string>& list) {
     // replace: a name is never put in the record as invalid UTF-8 that then cannot be read.
     return json(list).dump(-1, ' ', false, json::error_handler_t::replace);

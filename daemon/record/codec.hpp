@@ -23,6 +23,12 @@ namespace certlab::record::codec {
 /// Throws std::runtime_error on text roles_to_json did not write.
 [[nodiscard]] std::map<std::string, RoleBinding> roles_from_json(std::string_view json);
 
+/// A soak's statistics: {"iterations": n, ..., "latency": [{"action": ..}], "drift": [..]};
+/// a value that is not finite is written as null and read back as NaN.
+[[nodiscard]] std::string soak_stats_to_json(const SoakStats& stats);
+/// Throws std::runtime_error on text soak_stats_to_json did not write.
+[[nodiscard]] SoakStats soak_stats_from_json(std::string_view json);
+
 /// A list of names as a JSON array of strings (capabilities, permissions, roles).
 [[nodiscard]] std::string strings_to_json(const std::vector<std::string>& list);
 /// Throws std::runtime_error on text strings_to_json did not write.

@@ -86,6 +86,27 @@ std::optional<RunStatus> parse_run_status(std::string_view s) {
     return std::nullopt;
 }
 
+namespace {
+constexpr std::array<std::pair<StepPhase, std::string_view>, 4> step_phase_names{{
+    {StepPhase::setup, "setup"},
+    {StepPhase::main, "main"},
+    {StepPhase::teardown, "teardown"},
+    {StepPhase::power, "power"},
+}};
+}  // namespace
+
+std::string_view to_string(StepPhase p) {
+    for (const auto& [v, name] : step_phase_names)
+        if (v == p) return name;
+    return "main";
+}
+
+std::optional<StepPhase> parse_step_phase(std::string_view s) {
+    for (const auto& [v, name] : step_phase_names)
+        if (name == s) return v;
+    return std::nullopt;
+}
+
 Outcome worst(Outcome a, Outcome b) { return rank(a) >= rank(b) ? a : b; }
 
 std::string format_time(TimePoint t) {

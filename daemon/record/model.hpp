@@ -63,6 +63,43 @@ struct Run {
     std::map<std::string, RoleBinding> roles;
     std::string firmware;         ///< the device's firmware when the run started (provenance)
     std::optional<std::int64_t> certification_id;  ///< the certification the run is evidence for
+    int resumed = 0;              ///< times the run was resumed after certlabd restarted
+};
+
+/// Call latency of one action over a soak, from the steps that got an answer (pass
+/// or fail; a timeout's duration is its timer, not the device). Nearest-rank
+/// quantiles, in milliseconds.
+struct LatencyStats {
+    std::string action;
+    std::int64_t count = 0;
+    double p50_ms = 0, p95_ms = 0, p99_ms = 0, max_ms = 0;
+    bool operator==(const LatencyStats&) const = default;
+};
+
+/// How one measured value moved over a soak.
+struct DriftStats {
+    std::string name;
+    std::string unit;
+    std::int64_t count = 0;
+    double first = 0, last = 0, min = 0, max = 0, mean = 0;
+    /// Least-squares slope against the iteration number, per 1000 iterations.
+    double slope_per_1k = 0;
+    bool operator==(const DriftStats&) const = default;
+};
+
+/// Running statistics of a soak scenario, recomputable from its step results.
+struct SoakStats {
+    std::int64_t iterations = 0;  ///< iterations ended (the same as ScenarioResult::iterations)
+    std::int64_t passed = 0;
+    std::int64_t failed = 0;      ///< outcome fail: the device's
+    std::int64_t errors = 0;      ///< error: the station's or the link's
+    std::int64_t timeouts = 0;
+    std::int64_t power_cycles = 0;
+    std::int64_t marginal = 0;    ///< steps that passed with a marginal value
+    double pass_rate = 0;         ///< passed / iterations (0 when none)
+    std::vector<LatencyStats> latency;  ///< by action name
+    std::vector<DriftStats> drift;      ///< by measurement name
+    bool operator==(const SoakStats&) const = default;
 };
 
 struct ScenarioResult {
@@ -77,6 +114,7 @@ struct ScenarioResult {
     int passed_iterations = 0;
     TimePoint started_at{};
     std::optional<TimePoint> ended_at;
+    std::optional<SoakStats> stats;  ///< soaks only
 };
 
 struct Measurement {
@@ -86,7 +124,13 @@ struct Measurement {
     std::optional<double> low;    ///< lower limit, in `unit`
     std::optional<double> high;   ///< upper limit, in `unit`
     bool within = true;
+    bool marginal = false;        ///< within the limits, but in the suite's marginal band
 };
+
+/// Which part of a scenario a step belongs to.
+enum class StepPhase { setup, main, teardown, power };
+[[nodiscard]] std::string_view to_string(StepPhase p);
+[[nodiscard]] std::optional<StepPhase> parse_step_phase(std::string_view s);
 
 struct StepResult {
     std::int64_t id = 0;
@@ -104,6 +148,10 @@ struct StepResult {
     std::string reason;
     TimePoint started_at{};
     std::int64_t duration_us = 0; ///< [us]
+    StepPhase phase = StepPhase::main;    ///< `index` counts within the phase; power = a soak's power cycle
+    int attempt = 1;              ///< 1-based try of a step with `retry:`
+    bool retried = false;         ///< this attempt's outcome made the engine try again
+    std::string warning;          ///< passed, but marginal (empty: no warning)
     sdk::Transcript transcript;
     std::vector<Measurement> measurements;
 };

@@ -215,10 +215,88 @@ ALTER TABLE runs ADD COLUMN certification_id INTEGER REFERENCES certifications (
 CREATE INDEX runs_by_certification ON runs (certification_id, id) WHERE certification_id IS NOT NULL;
 )sql";
 
-constexpr std::array<Migration, 3> all{{
+// Version 4: technician prompts (DESIGN.md section 5). A prompt step stores its
+// question when it opens and its answer before the runner goes on, so a technician's
+// answer is never lost and the API can list what is waiting at the bench. Notes:
+// - status 'open' is the only state an answer may move out of; the UPDATE that
+//   answers says WHERE status = 'open', which is what makes a double answer a 409.
+// - deadline is when the runner stops waiting (format_time() text, comparable).
+// - choices and fail_on are JSON arrays, read and written whole.
+// - Attachments (photo/file answers) live in their own table so listing prompts
+//   never reads a BLOB; the store refuses content over Store::max_attachment_bytes.
+// - prompts_open is what the desk, the API's default list and close_open_prompts
+//   at every start look for.
+constexpr std::string_view v4 = R"sql(
+CREATE TABLE prompts (
+  id              INTEGER PRIMARY KEY,
+  run_id          INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  scenario_id     TEXT    NOT NULL,
+  iteration       INTEGER NOT NULL DEFAULT 0 CHECK (iteration >= 0),
+  step_index      INTEGER NOT NULL CHECK (step_index >= 0),
+  kind            TEXT    NOT NULL
+    CHECK (kind IN ('confirm', 'choice', 'number', 'text', 'photo', 'file')),
+  message         TEXT    NOT NULL CHECK (message <> ''),
+  choices         TEXT    NOT NULL DEFAULT '[]',
+  fail_on         TEXT    NOT NULL DEFAULT '[]',
+  min             REAL,
+  max             REAL,
+  unit            TEXT    NOT NULL DEFAULT '',
+  on_timeout      TEXT    NOT NULL CHECK (on_timeout IN ('skip', 'fail', 'error')),
+  status          TEXT    NOT NULL
+    CHECK (status IN ('open', 'answered', 'timed_out', 'cancelled', 'interrupted')),
+  opened_at       TEXT    NOT NULL,
+  deadline        TEXT    NOT NULL,
+  closed_at       TEXT,
+  answer          TEXT,
+  answered_by     TEXT    NOT NULL DEFAULT '',
+  comment         TEXT    NOT NULL DEFAULT '',
+  close_reason    TEXT    NOT NULL DEFAULT '',
+  CHECK ((status = 'open') = (closed_at IS NULL)),
+  CHECK ((status = 'answered') = (answer IS NOT NULL))
+);
+CREATE INDEX prompts_by_run ON prompts (run_id, id);
+CREATE INDEX prompts_open ON prompts (status) WHERE status = 'open';
+
+CREATE TABLE attachments (
+  id          INTEGER PRIMARY KEY,
+  prompt_id   INTEGER NOT NULL UNIQUE REFERENCES prompts (id) ON DELETE CASCADE,
+  name        TEXT    NOT NULL CHECK (name <> ''),
+  size        INTEGER NOT NULL CHECK (size >= 0),
+  sha256      TEXT    NOT NULL,
+  content     BLOB    NOT NULL,
+  created_at  TEXT    NOT NULL
+);
+)sql";
+
+// Version 5: the scenario engine's structure and soaks (DESIGN.md section 5).
+// - step_results.phase: setup and teardown steps, and a soak's power cycles, are
+//   told apart from an iteration's steps; step_index counts within the phase.
+// - attempt/retried: every try of a step with `retry:` is kept, and `retried` marks
+//   the ones whose outcome was retried, so an iteration's outcome is the outcome of
+//   its first bad step that was not retried (what a recount does).
+// - warning / measurements.marginal: a value in a suite's marginal band passes and says so.
+// - scenario_results.stats: a soak's running statistics as JSON (record/codec.cpp),
+//   refreshed with its progress; always recomputable from its steps.
+// - runs.resumed: how often a run cut by a restart was resumed.
+// - step_results_by_scenario: resuming a soak reads its steps back by scenario.
+constexpr std::string_view v5 = R"sql(
+ALTER TABLE step_results ADD COLUMN phase TEXT NOT NULL DEFAULT 'main'
+  CHECK (phase IN ('setup', 'main', 'teardown', 'power'));
+ALTER TABLE step_results ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1);
+ALTER TABLE step_results ADD COLUMN retried INTEGER NOT NULL DEFAULT 0 CHECK (retried IN (0, 1));
+ALTER TABLE step_results ADD COLUMN warning TEXT NOT NULL DEFAULT '';
+ALTER TABLE measurements ADD COLUMN marginal INTEGER NOT NULL DEFAULT 0 CHECK (marginal IN (0, 1));
+ALTER TABLE scenario_results ADD COLUMN stats TEXT;
+ALTER TABLE runs ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0 CHECK (resumed >= 0);
+CREATE INDEX step_results_by_scenario ON step_results (scenario_result_id, seq);
+)sql";
+
+constexpr std::array<Migration, 5> all{{
     {1, v1},
     {2, v2},
     {3, v3},
+    {4, v4},
+    {5, v5},
 }};
 static_assert(all.size() == Store::schema_version,
               "append a migration for every schema version");

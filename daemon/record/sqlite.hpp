@@ -73,6 +73,11 @@ public:
     Query& bind(int i, const std::string& v) { return bind(i, std::string_view(v)); }
     Query& bind(int i, const char* v) { return bind(i, std::string_view(v)); }
     Query& bind_null(int i) { return note(sqlite3_bind_null(s_, i)); }
+    /// Bytes as a BLOB; empty is a zero-length blob, not NULL.
+    Query& bind_blob(int i, std::string_view bytes) {
+        if (bytes.empty()) return note(sqlite3_bind_zeroblob(s_, i, 0));
+        return note(sqlite3_bind_blob64(s_, i, bytes.data(), bytes.size(), SQLITE_TRANSIENT));
+    }
     template <class T>
     Query& bind(int i, const std::optional<T>& v) {
         return v ? bind(i, *v) : bind_null(i);
@@ -104,6 +109,10 @@ public:
     [[nodiscard]] double real(int col) const { return sqlite3_column_double(s_, col); }
     [[nodiscard]] std::string_view text(int col) const {
         auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+        return p ? std::string_view(p, sqlite3_column_bytes(s_, col)) : std::string_view{};
+    }
+    [[nodiscard]] std::string_view blob(int col) const {
+        auto* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
         return p ? std::string_view(p, sqlite3_column_bytes(s_, col)) : std::string_view{};
     }
     [[nodiscard]] std::optional<double> opt_real(int col) const {

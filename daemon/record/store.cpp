@@ -61,18 +61,18 @@ Store::Statements::Statements(sqlite3* db)
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
       update_scenario_progress(db,
                                "UPDATE scenario_results SET iterations = ?2, "
-                               "iterations_planned = ?3, passed_iterations = ?4 WHERE id = ?1"),
+                               "iterations_planned = ?3, passed_iterations = ?4, stats = ?5 WHERE id = ?1"),
       end_scenario(db,
                    "UPDATE scenario_results SET outcome = ?2, reason = ?3, iterations = ?4, "
-                   "iterations_planned = ?5, passed_iterations = ?6, ended_at = ?7 WHERE id = ?1"),
+                   "iterations_planned = ?5, passed_iterations = ?6, ended_at = ?7, stats = ?8 WHERE id = ?1"),
       insert_step(db,
                   "INSERT INTO step_results (run_id, scenario_result_id, seq, iteration, "
                   "step_index, kind, action, args, \"values\", outcome, reason, started_at, "
-                  "duration_us, transcript, role) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
+                  "duration_us, transcript, role, phase, attempt, retried, warning) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"),
       insert_measurement(db,
                          "INSERT INTO measurements (step_result_id, name, value, unit, low, "
-                         "high, within) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                         "high, within, marginal) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
       interrupt_scenarios(db,
                           "UPDATE scenario_results SET outcome = 'aborted', reason = ?1, "
                           "ended_at = coalesce(ended_at, ?2) WHERE outcome IS NULL AND run_id IN "
@@ -80,6 +80,20 @@ Store::Statements::Statements(sqlite3* db)
       interrupt_runs(db,
                      "UPDATE runs SET status = 'interrupted', outcome = 'aborted', reason = ?1, "
                      "ended_at = ?2 WHERE status IN ('queued', 'running')"),
+      interrupt_run_scenarios(db,
+                              "UPDATE scenario_results SET outcome = 'aborted', reason = ?2, "
+                              "ended_at = coalesce(ended_at, ?3) WHERE outcome IS NULL AND run_id = ?1"),
+      interrupt_run(db,
+                    "UPDATE runs SET status = 'interrupted', outcome = 'aborted', reason = ?2, "
+                    "ended_at = ?3 WHERE id = ?1 AND status IN ('queued', 'running')"),
+      resume_run(db,
+                 "UPDATE runs SET status = 'running', resumed = resumed + 1 "
+                 "WHERE id = ?1 AND status IN ('queued', 'running')"),
+      unfinished_runs(db, "SELECT " + std::string(run_columns) +
+                              " FROM runs WHERE status IN ('queued', 'running') ORDER BY id"),
+      last_seq(db, "SELECT coalesce(max(seq), 0) FROM step_results WHERE run_id = ?1"),
+      steps_of_scenario(db, "SELECT " + std::string(step_columns) +
+                                " FROM step_results WHERE scenario_result_id = ?1 ORDER BY seq"),
       list_runs(db, "SELECT " + std::string(run_columns) +
                         " FROM runs ORDER BY started_at DESC, id DESC LIMIT ?1"),
       list_runs_of_device(db, "SELECT " + std::string(run_columns) +
@@ -97,7 +111,7 @@ Store::Statements::Statements(sqlite3* db)
                           "ORDER BY seq LIMIT ?3"),
       step_count(db, "SELECT count(*) FROM step_results WHERE run_id = ?1"),
       measurements_of_step(db,
-                           "SELECT name, value, unit, low, high, within FROM measurements "
+                           "SELECT name, value, unit, low, high, within, marginal FROM measurements "
                            "WHERE step_result_id = ?1 ORDER BY id"),
       cert(db) {}
 
@@ -175,6 +189,23 @@ int Store::mark_interrupted(const std::string& reason) {
     return runs;
 }
 
+bool Store::interrupt_run(std::int64_t run_id, const std::string& reason) {
+    std::lock_guard lock(stmts_->mutex);
+    auto what = [&] { return "mark run " + std::to_string(run_id) + " interrupted"; };
+    const std::string now = now_text();
+    Transaction tx(stmts_->tx, Transaction::Kind::write, what);
+    Query(stmts_->interrupt_run_scenarios).bind(1, run_id).bind(2, reason).bind(3, now).run(what);
+    const int n = Query(stmts_->interrupt_run).bind(1, run_id).bind(2, reason).bind(3, now).run(what);
+    tx.commit(what);
+    return n > 0;
+}
+
+bool Store::resume_run(std::int64_t run_id) {
+    std::lock_guard lock(stmts_->mutex);
+    auto what = [&] { return "resume run " + std::to_string(run_id); };
+    return Query(stmts_->resume_run).bind(1, run_id).run(what) > 0;
+}
+
 void Store::begin_run(Run& run) {
     std::lock_guard lock(stmts_->mutex);
     auto what = [&] { return "begin run of suite " + run.suite_id + " on " + run.device_id; };
@@ -231,6 +262,8 @@ void Store::update_scenario_progress(const ScenarioResult& s) {
     Query q(stmts_->update_scenario_progress);
     q.bind(1, s.id).bind(2, s.iterations).bind(3, s.iterations_planned);
     q.bind(4, s.passed_iterations);
+    if (s.stats) q.bind(5, codec::soak_stats_to_json(*s.stats));
+    else q.bind_null(5);
     if (q.run(what) == 0) throw StoreError(what() + ": no such scenario result");
 }
 
@@ -242,6 +275,8 @@ void Store::end_scenario(const ScenarioResult& s) {
     q.bind(1, s.id).bind(2, to_string(*s.outcome)).bind(3, s.reason).bind(4, s.iterations);
     q.bind(5, s.iterations_planned).bind(6, s.passed_iterations);
     q.bind(7, s.ended_at ? format_time(*s.ended_at) : now_text());
+    if (s.stats) q.bind(8, codec::soak_stats_to_json(*s.stats));
+    else q.bind_null(8);
     if (q.run(what) == 0) throw StoreError(what() + ": no such scenario result");
 }
 
@@ -267,14 +302,15 @@ void Store::commit_step(StepResult& step) {
         q.bind(4, step.iteration).bind(5, step.index).bind(6, step.kind).bind(7, step.action);
         q.bind(8, args).bind(9, values).bind(10, to_string(step.outcome)).bind(11, step.reason);
         q.bind(12, format_time(step.started_at)).bind(13, step.duration_us).bind(14, transcript);
-        q.bind(15, step.role);
+        q.bind(15, step.role).bind(16, to_string(step.phase)).bind(17, step.attempt);
+        q.bind(18, step.retried).bind(19, step.warning);
         q.run(what);
     }
     const std::int64_t id = sqlite3_last_insert_rowid(db_);
     for (const Measurement& m : step.measurements) {
         Query q(stmts_->insert_measurement);
         q.bind(1, id).bind(2, m.name).bind(3, m.value).bind(4, m.unit);
-        q.bind(5, m.low).bind(6, m.high).bind(7, m.within);
+        q.bind(5, m.low).bind(6, m.high).bind(7, m.within).bind(8, m.marginal);
         q.run(what);
     }
     tx.commit(what);

@@ -14,6 +14,7 @@
 
 #include "record/certification.hpp"
 #include "record/model.hpp"
+#include "record/prompt.hpp"
 
 struct sqlite3;
 
@@ -45,7 +46,7 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    static constexpr int schema_version = 3;
+    static constexpr int schema_version = 5;
     [[nodiscard]] int version() const;
 
     /// Marks every run left `running` or `queued` by a previous process as
@@ -53,6 +54,21 @@ public:
     /// Such a run also gets outcome `aborted`, `reason` and ended_at = now, so every
     /// run that is over has an outcome; the status tells it from an operator abort.
     int mark_interrupted(const std::string& reason);
+
+    // Resuming runs cut by a restart (the station decides which; see station.cpp).
+
+    /// Runs left `queued` or `running` by a previous process, oldest first.
+    [[nodiscard]] std::vector<Run> unfinished_runs() const;
+    /// Marks one unfinished run `interrupted` like mark_interrupted; false when it is
+    /// not unfinished.
+    bool interrupt_run(std::int64_t run_id, const std::string& reason);
+    /// An unfinished run goes on: status `running`, `resumed` counted; false when it
+    /// is not unfinished.
+    bool resume_run(std::int64_t run_id);
+    /// The highest step seq of the run (0 when it has none).
+    [[nodiscard]] std::int64_t last_seq(std::int64_t run_id) const;
+    /// Every step of one scenario result in order, with measurements.
+    [[nodiscard]] std::vector<StepResult> scenario_steps(std::int64_t scenario_result_id) const;
 
     /// Inserts the run (status as given) and sets run.id.
     void begin_run(Run& run);
@@ -107,6 +123,33 @@ public:
     /// Moves the certification from change.from to change.to and records the change;
     /// false (nothing written) when its phase is no longer change.from.
     bool change_phase(const PhaseChange& change);
+
+    // Technician prompts (store_prompts.cpp, schema version 4). A prompt is stored when
+    // it opens and leaves `open` exactly once (answered, timed out, cancelled or
+    // interrupted): only the write that still finds it open succeeds, so a late or a
+    // second answer is refused instead of overwriting the first. Prompts come at human
+    // speed, so their statements are prepared per call rather than cached.
+
+    /// Largest attachment an answer may carry [bytes]: a phone photo fits, and the
+    /// database stays a file one can copy off a bench PC.
+    static constexpr std::size_t max_attachment_bytes = 8 * 1024 * 1024;
+    /// Inserts the prompt as open (opened_at, deadline as given) and sets p.id.
+    void open_prompt(Prompt& p);
+    /// Records the answer, and the attachment with its size and sha256, in one
+    /// transaction if the prompt is still open; false when it is not (or is unknown).
+    /// Throws StoreError for an attachment over max_attachment_bytes.
+    bool answer_prompt(std::int64_t id, const PromptAnswer& answer, const std::optional<Attachment>& attachment);
+    /// Closes an open prompt as timed_out or cancelled; false when it was not open.
+    bool close_prompt(std::int64_t id, PromptStatus status, const std::string& reason);
+    /// Marks every prompt a previous process left open `interrupted`; returns how many.
+    int close_open_prompts(const std::string& reason);
+    /// Newest first; only open ones when `open_only`; only run `run_id`'s when given;
+    /// a negative limit means all.
+    [[nodiscard]] std::vector<Prompt> list_prompts(bool open_only, std::optional<std::int64_t> run_id,
+                                                   int limit) const;
+    [[nodiscard]] std::optional<Prompt> get_prompt(std::int64_t id) const;
+    /// The attachment of an answered prompt with its bytes; nullopt when it has none.
+    [[nodiscard]] std::optional<Attachment> get_attachment(std::int64_t prompt_id) const;
 
     /// `PRAGMA integrity_check` result: "ok" when healthy.
     [[nodiscard]] std::string integrity_check() const;

@@ -63,6 +63,7 @@ Run read_run(const Query& q) {
     }
     r.firmware = q.text(15);
     if (!q.is_null(16)) r.certification_id = q.int64(16);
+    r.resumed = q.integer(17);
     return r;
 }
 
@@ -80,6 +81,13 @@ ScenarioResult read_scenario(const Query& q) {
     s.passed_iterations = q.integer(8);
     s.started_at = time_at(q, 9, where);
     s.ended_at = opt_time_at(q, 10, where);
+    if (!q.is_null(11)) {
+        try {
+            s.stats = codec::soak_stats_from_json(q.text(11));
+        } catch (const std::exception& e) {
+            throw StoreError(where + ": stats: " + e.what());
+        }
+    }
     return s;
 }
 
@@ -108,6 +116,12 @@ StepResult read_step(const Query& q, sql::Stmt& measurements) {
     s.started_at = time_at(q, 12, where);
     s.duration_us = q.int64(13);
     s.role = q.text(15);
+    auto phase = parse_step_phase(q.text(16));
+    if (!phase) throw StoreError(where + ": bad phase \"" + std::string(q.text(16)) + "\"");
+    s.phase = *phase;
+    s.attempt = q.integer(17);
+    s.retried = q.integer(18) != 0;
+    s.warning = q.text(19);
 
     // A second statement while the step query is mid-result: fine in SQLite, and
     // the measurements index makes it one seek per step.
@@ -122,6 +136,7 @@ StepResult read_step(const Query& q, sql::Stmt& measurements) {
         x.low = m.opt_real(3);
         x.high = m.opt_real(4);
         x.within = m.integer(5) != 0;
+        x.marginal = m.integer(6) != 0;
         s.measurements.push_back(std::move(x));
     }
     return s;
@@ -206,6 +221,38 @@ std::vector<StepResult> Store::steps(std::int64_t run_id, std::int64_t after_seq
 std::int64_t Store::step_count(std::int64_t run_id) const {
     std::lock_guard lock(stmts_->mutex);
     return count_steps(stmts_->step_count, run_id, "count steps of run " + std::to_string(run_id));
+}
+
+std::vector<Run> Store::unfinished_runs() const {
+    std::lock_guard lock(stmts_->mutex);
+    const char* what = "list unfinished runs";
+    Query q(stmts_->unfinished_runs);
+    std::vector<Run> out;
+    while (q.step(what)) out.push_back(read_run(q));
+    return out;
+}
+
+std::int64_t Store::last_seq(std::int64_t run_id) const {
+    std::lock_guard lock(stmts_->mutex);
+    const std::string what = "last step of run " + std::to_string(run_id);
+    Query q(stmts_->last_seq);
+    q.bind(1, run_id);
+    q.step(what);
+    return q.int64(0);
+}
+
+std::vector<StepResult> Store::scenario_steps(std::int64_t scenario_result_id) const {
+    std::lock_guard lock(stmts_->mutex);
+    const std::string what = "read steps of scenario result " + std::to_string(scenario_result_id);
+    Transaction tx(stmts_->tx, Transaction::Kind::read, what);
+    std::vector<StepResult> out;
+    {
+        Query q(stmts_->steps_of_scenario);
+        q.bind(1, scenario_result_id);
+        out = read_steps(q, stmts_->measurements_of_step, what);
+    }
+    tx.commit(what);
+    return out;
 }
 
 }  // namespace certlab::record

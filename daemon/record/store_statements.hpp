@@ -16,13 +16,13 @@ namespace certlab::record {
 // Column lists, in the order the row readers in store_read.cpp expect them.
 inline constexpr std::string_view run_columns =
     "id, device_id, suite_id, suite_title, suite_hash, driver, station_id, certlab_version, "
-    "status, outcome, reason, started_at, ended_at, scenarios_total, roles, firmware, certification_id";
+    "status, outcome, reason, started_at, ended_at, scenarios_total, roles, firmware, certification_id, resumed";
 inline constexpr std::string_view scenario_columns =
     "id, run_id, scenario_id, title, outcome, reason, iterations, iterations_planned, "
-    "passed_iterations, started_at, ended_at";
+    "passed_iterations, started_at, ended_at, stats";
 inline constexpr std::string_view step_columns =
     "id, run_id, scenario_result_id, seq, iteration, step_index, kind, action, args, "
-    "\"values\", outcome, reason, started_at, duration_us, transcript, role";
+    "\"values\", outcome, reason, started_at, duration_us, transcript, role, phase, attempt, retried, warning";
 
 struct Store::Statements {
     explicit Statements(sqlite3* db);
@@ -46,6 +46,12 @@ struct Store::Statements {
     sql::Stmt insert_measurement;
     sql::Stmt interrupt_scenarios;
     sql::Stmt interrupt_runs;
+    sql::Stmt interrupt_run_scenarios;
+    sql::Stmt interrupt_run;
+    sql::Stmt resume_run;
+    sql::Stmt unfinished_runs;
+    sql::Stmt last_seq;
+    sql::Stmt steps_of_scenario;
 
     sql::Stmt list_runs;
     sql::Stmt list_runs_of_device;

@@ -142,9 +142,16 @@ void Device::release() {
 }
 
 sdk::Task<void> Device::bring_up() {
+    // A run must not start on the link while identification is using it.
+    struct Busy {
+        bool& flag;
+        explicit Busy(bool& f) : flag(f) { flag = true; }
+        ~Busy() { flag = false; }
+    } busy(bringing_up_);
     co_await ensure_open();
     try {
         identity_ = co_await driver_->identify();
+        identified_ = true;
     } catch (const sdk::TransportError& e) {
         fault(e.what());
         throw;

@@ -48,6 +48,10 @@ public:
 
     /// Opens and identifies the device: present -> identified -> ready. Throws on failure.
     sdk::Task<void> bring_up();
+    /// bring_up is under way: the link is in use.
+    [[nodiscard]] bool bringing_up() const { return bringing_up_; }
+    /// Identified at least once by this process (a resumed run may hold a device before).
+    [[nodiscard]] bool identified() const { return identified_; }
     void close() noexcept;
     /// An idle, ready device whose link reports the peer gone becomes lost.
     void check_link();
@@ -75,6 +79,8 @@ private:
     std::unique_ptr<sdk::DriverContext> ctx_;
     std::unique_ptr<sdk::Driver> driver_;
     bool open_ = false;
+    bool bringing_up_ = false;
+    bool identified_ = false;
     int consecutive_faults_ = 0;
     int quarantine_after_ = 5;
     DeviceState state_ = DeviceState::present;

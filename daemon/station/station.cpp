@@ -115,8 +115,10 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
 
     store_ = record::Store::open(cfg_.store_path, {cfg_.store_sync_full ? record::Store::Sync::full
                                                                          : record::Store::Sync::normal});
-    if (int n = store_->mark_interrupted("certlabd stopped while the run was in progress"); n > 0)
-        spdlog::warn("marked {} run(s) interrupted by the previous shutdown or crash", n);
+    take_back_unfinished_runs();
+    prompts_ = std::make_unique<PromptDesk>(*store_);
+    if (int n = prompts_->close_left_open(); n > 0)
+        spdlog::warn("closed {} prompt(s) left open by the previous shutdown or crash", n);
     desk_ = std::make_unique<certify::Desk>(*store_, certify::describe_suites(suites_));
     // A run may have ended just before a crash, before its failures became issues.
     if (auto n = desk_->sync_all(); n > 0) spdlog::warn("raised {} outstanding issue(s) from earlier runs", n);
@@ -126,6 +128,47 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
 
 Station::~Station() = default;
 
+void Station::take_back_unfinished_runs() {
+    const std::string cut = "certlabd stopped while the run was in progress";
+    if (!cfg_.resume_interrupted) {
+        if (int n = store_->mark_interrupted(cut); n > 0)
+            spdlog::warn("marked {} run(s) interrupted by the previous shutdown or crash", n);
+        return;
+    }
+    for (auto& run : store_->unfinished_runs()) {
+        // Resume only what would run the same: the same suite text, the same devices.
+        std::string why;
+        const auto* suite = find_suite(run.suite_id);
+        std::map<std::string, Device*> bound;
+        auto bind = [&](const std::string& role, const std::string& id) {
+            auto it = devices_.find(id);
+            if (it == devices_.end()) why = "device '" + id + "' (role " + role + ") is not declared any more";
+            else bound[role] = it->second.get();
+        };
+        if (!suite) why = "suite '" + run.suite_id + "' is not loaded any more";
+        else if (suite->hash != run.suite_hash) why = "suite '" + run.suite_id + "' changed since the run started";
+        bind("dut", run.device_id);
+        for (const auto& [role, b] : run.roles) bind(role, b.device_id);
+        if (suite && why.empty())
+            for (const auto& [role, caps] : suite->roles)
+                if (!bound.contains(role)) why = "role " + role + " has no device";
+        if (!why.empty()) {
+            store_->interrupt_run(run.id, cut + "; not resumed: " + why);
+            spdlog::warn("run {} interrupted by the previous shutdown or crash, not resumed: {}", run.id, why);
+            continue;
+        }
+        if (!store_->resume_run(run.id)) continue;
+        ++run.resumed;
+        spdlog::warn("run {} (suite {} on {}) was cut by the previous shutdown or crash; resuming it", run.id,
+                     run.suite_id, run.device_id);
+        auto active = std::make_unique<ActiveRun>();
+        active->run = std::move(run);
+        active->suite = suite;
+        active->devices = std::move(bound);
+        resuming_.push_back(std::move(active));
+    }
+}
+
 void Station::start() {
     api::Server::Options opts;
     opts.bind = cfg_.api_bind;
@@ -134,6 +177,8 @@ void Station::start() {
     api_->start();
     spdlog::info("API listening on http://{}:{}", cfg_.api_bind, api_->port());
     for (auto& [id, dev] : devices_) spawn(io_, supervise(*dev), "device supervisor " + id);
+    for (auto& active : resuming_) enqueue(std::move(active));
+    resuming_.clear();
     for (auto& w : watchers_) {
         inventory::WatcherSink sink;
         sink.arrived = [this](const sdk::Resource& r) { resource_arrived(r); };
@@ -266,8 +311,10 @@ sdk::Task<void> Station::supervise(Device& device) {
     auto next_try = std::chrono::steady_clock::now();
     while (!stopping_) {
         device.check_link();
-        const bool wants_link = device.state() == DeviceState::present ||
-                                (device.state() == DeviceState::lost && !device.current_run);
+        // A device a run holds is the run's to reopen (a resumed run may hold one
+        // that was never brought up by this process).
+        const bool wants_link =
+            (device.state() == DeviceState::present || device.state() == DeviceState::lost) && !device.current_run;
         if (wants_link && std::chrono::steady_clock::now() >= next_try) {
             std::string unclaim;
             try {
@@ -327,13 +374,13 @@ std::optional<api::StartRunResult> Station::refuse_role(const Device& dev, const
         if (!dev.has_capability(cap))
             return api::StartRunResult{std::nullopt, 422,
                                        who + " lacks capability '" + cap + "' required by suite '" + suite.id + "'"};
-    if (dev.current_run)
-        return api::StartRunResult{std::nullopt, 409, who + " is busy with run " + std::to_string(*dev.current_run)};
-    if (dev.state() != DeviceState::ready) {
+    // A busy device queues the run; a lost one gets lost_wait to come back (wait_turn).
+    // Only a quarantined device needs a technician first.
+    if (dev.state() == DeviceState::quarantined) {
         const auto reason = dev.info().state_reason;
-        std::string message = who + " is " + std::string(to_string(dev.state()));
+        std::string message = who + " is quarantined";
         if (!reason.empty()) message += ": " + reason;
-        return api::StartRunResult{std::nullopt, 409, message};
+        return api::StartRunResult{std::nullopt, 409, message + "; release it first"};
     }
     return std::nullopt;
 }
@@ -402,19 +449,104 @@ api::StartRunResult Station::start_run(const std::string& device_id, const std::
             spdlog::error("run {}: certification {} not moved to lab: {}", id, *certification_id, e.what());
         }
     }
-    for (const auto& [role, d] : bound) {
-        d->current_run = id;
-        d->set_state(DeviceState::busy);
-    }
+    active->suite = suite;
     active->devices = std::move(bound);
-    active_.emplace(id, std::move(active));
-    spawn(io_, execute(id, *suite), "run " + std::to_string(id));
+    enqueue(std::move(active));
     spdlog::info("run {} queued: suite {} on device {}", id, suite_id, device_id);
     return {id, 202, {}};
 }
 
+void Station::enqueue(std::unique_ptr<ActiveRun> active) {
+    const auto id = active->run.id;
+    // Runs join every queue they need in the order they were made, so the oldest
+    // waiting run is at the head of all of its queues: no two runs wait on each other.
+    for (const auto& [role, d] : active->devices) queues_[d->device_id()].push_back(id);
+    active->control.prompter = prompts_.get();
+    active->control.lost_wait = cfg_.lost_wait;
+    const auto* suite = active->suite;
+    active_.emplace(id, std::move(active));
+    spawn(io_, execute(id, *suite), "run " + std::to_string(id));
+}
+
+Station::Blocked Station::blocked(const ActiveRun& active) const {
+    for (const auto& [role, d] : active.devices) {
+        const auto& id = d->device_id();
+        const auto& q = queues_.at(id);
+        if (q.front() != active.run.id)
+            return {"waiting for run " + std::to_string(q.front()) + " on device '" + id + "'", false};
+        if (d->current_run) return {"device '" + id + "' is busy with run " + std::to_string(*d->current_run), false};
+        // Identification has the link until it is done.
+        if (d->bringing_up()) return {"device '" + id + "' is being brought up", active.run.resumed == 0};
+        // A resumed run goes on with the devices it had, up or not: a restart may
+        // have cut a power cycle with the dut's power off, and the run's own setup
+        // and power cycle are what bring it back (its steps wait lost_wait for it).
+        if (active.run.resumed > 0 && d->state() != DeviceState::quarantined) continue;
+        if (d->state() != DeviceState::ready) {
+            std::string why = "device '" + id + "' is " + std::string(to_string(d->state()));
+            if (const auto reason = d->info().state_reason; !reason.empty()) why += ": " + reason;
+            return {why, true};
+        }
+    }
+    return {};
+}
+
+sdk::Task<bool> Station::wait_turn(ActiveRun& active) {
+    // Polled: a run waits on queues and device states that change in many places,
+    // and 50 ms is nothing next to a run. A device that is there but not ready
+    // (lost, coming up) has lost_wait from when the run could otherwise go.
+    using Clock = std::chrono::steady_clock;
+    std::optional<Clock::time_point> not_ready_since;
+    std::string last;
+    for (;;) {
+        if (active.control.stop_requested) {
+            active.run.reason = "stopped before it started: " + active.control.stop_reason;
+            co_return false;
+        }
+        const auto [why, away] = blocked(active);
+        if (why.empty()) co_return true;
+        if (why != last) spdlog::info("run {}: {}", active.run.id, why);
+        last = why;
+        if (!away) {
+            not_ready_since.reset();
+        } else {
+            if (!not_ready_since) not_ready_since = Clock::now();
+            if (Clock::now() - *not_ready_since >= cfg_.lost_wait) {
+                active.run.reason = why + " (waited " + std::to_string(cfg_.lost_wait.count()) + " ms)";
+                co_return false;
+            }
+        }
+        co_await sleep_for(std::chrono::milliseconds(50));
+    }
+}
+
+void Station::leave_queues(const ActiveRun& active) {
+    for (const auto& [role, d] : active.devices) {
+        auto& q = queues_[d->device_id()];
+        q.erase(std::remove(q.begin(), q.end(), active.run.id), q.end());
+        if (q.empty()) queues_.erase(d->device_id());
+    }
+}
+
 sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite) {
     auto& active = *active_.at(run_id);
+    if (!co_await wait_turn(active)) {
+        // Never started: nothing ran, so nothing is left to stop.
+        const bool stopped = active.control.stop_requested;
+        spdlog::warn("run {} not started: {}", run_id, active.run.reason);
+        try {
+            store_->end_run(run_id, stopped ? record::RunStatus::aborted : record::RunStatus::completed,
+                            stopped ? record::Outcome::aborted : record::Outcome::error, active.run.reason);
+        } catch (const std::exception& e) {
+            spdlog::error("run {} could not be closed in the store: {}", run_id, e.what());
+        }
+        leave_queues(active);
+        active_.erase(run_id);
+        co_return;
+    }
+    for (const auto& [role, d] : active.devices) {
+        d->current_run = run_id;
+        d->set_state(DeviceState::busy);
+    }
     engine::RoleLinks links;
     for (const auto& [role, d] : active.devices) links[role] = d;
     engine::RunObserver observer;
@@ -448,8 +580,10 @@ sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite
     }
     for (const auto& [role, d] : active.devices) {
         d->current_run.reset();
-        if (d->state() == DeviceState::busy) d->set_state(DeviceState::ready);
+        // One a resumed run took before this process identified it is brought up now.
+        if (d->state() == DeviceState::busy) d->set_state(d->identified() ? DeviceState::ready : DeviceState::present);
     }
+    leave_queues(active);
     active_.erase(run_id);
 }
 
@@ -494,6 +628,30 @@ api::ActionResult Station::release_device(const std::string& device_id) {
                          ", not quarantined"};
     it->second->release();
     return {200, {}};
+}
+
+api::ActionResult Station::abort_run(std::int64_t run_id, const std::string& by, const std::string& reason) {
+    // A run this station holds stops at its next step boundary: the runner finishes
+    // and commits the step in flight, ends the run `aborted`, and execute() frees its
+    // devices. A second request changes nothing (RunControl keeps the first reason).
+    if (auto it = active_.find(run_id); it != active_.end()) {
+        std::string why = "aborted by " + by;
+        if (!reason.empty()) why += ": " + reason;
+        spdlog::info("run {}: {}; stopping at the next step boundary", run_id, why);
+        it->second->control.request_stop(std::move(why));
+        return {202, {}};
+    }
+    // Not held here: the record says whether it ever existed and how it ended.
+    const auto run = store_->get_run(run_id);
+    const auto id = "run " + std::to_string(run_id);
+    if (!run) return {404, "no " + id};
+    const auto status = std::string(record::to_string(run->status));
+    if (run->status == record::RunStatus::queued || run->status == record::RunStatus::running)
+        return {409, id + " is " + status + " in the record but not in progress on this station"};
+    std::string how = id + " has already ended: " + status;
+    if (run->outcome) how += ", outcome " + std::string(record::to_string(*run->outcome));
+    if (!run->reason.empty()) how += " (" + run->reason + ")";
+    return {409, how};
 }
 
 api::HealthInfo Station::health() const {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "engine/suite.hpp"
 #include "record/store.hpp"
 #include "station/device.hpp"
+#include "station/prompt_desk.hpp"
 #include "station/recording.hpp"
 
 namespace certlab::api {
@@ -61,7 +63,11 @@ public:
                                   std::optional<std::int64_t> certification_id) override;
     [[nodiscard]] const record::Store& store() const override { return *store_; }
     [[nodiscard]] certify::Desk* certification_desk() override { return desk_.get(); }
+    api::ActionResult answer_prompt(std::int64_t prompt_id, const api::PromptAnswerInput& input) override {
+        return prompts_->answer(prompt_id, input);
+    }
     api::ActionResult release_device(const std::string& device_id) override;
+    api::ActionResult abort_run(std::int64_t run_id, const std::string& by, const std::string& reason) override;
     [[nodiscard]] std::vector<api::ResourceInfo> resources() const override;
     [[nodiscard]] std::optional<std::string> suggest_profile(const std::string& address, const std::string& driver,
                                                              const std::string& profile_id) const override;
@@ -72,7 +78,25 @@ private:
         engine::RunControl control;
         std::unique_ptr<engine::Runner> runner;
         std::map<std::string, Device*> devices;  ///< by role, "dut" included: all busy with it
+        const engine::Suite* suite = nullptr;
     };
+
+    /// Runs a previous process left unfinished: resumed (into resuming_) when their
+    /// suite and devices are unchanged and resume_interrupted is on, else interrupted.
+    void take_back_unfinished_runs();
+    /// Puts a new (or resumed) run in the queues of its devices and starts its coroutine.
+    void enqueue(std::unique_ptr<ActiveRun> active);
+    /// Why the run cannot start now (empty when it can), and whether it is for a
+    /// device that is away (which the run waits for up to lost_wait) rather than busy.
+    struct Blocked {
+        std::string why;
+        bool away = false;
+    };
+    [[nodiscard]] Blocked blocked(const ActiveRun& active) const;
+    /// Waits until the run heads the queue of each of its devices and they are ready;
+    /// false (reason in active.run.reason) when stopped or a device stayed away too long.
+    sdk::Task<bool> wait_turn(ActiveRun& active);
+    void leave_queues(const ActiveRun& active);
 
     sdk::Task<void> supervise(Device& device);
     sdk::Task<void> execute(std::int64_t run_id, const engine::Suite& suite);
@@ -99,8 +123,12 @@ private:
     std::vector<engine::Suite> suites_;
     std::unique_ptr<record::Store> store_;
     std::unique_ptr<certify::Desk> desk_;  ///< the certification record, over store_
+    std::unique_ptr<PromptDesk> prompts_;  ///< technician prompts of every run, over store_
     std::map<std::string, std::unique_ptr<Device>, std::less<>> devices_;
-    std::map<std::int64_t, std::unique_ptr<ActiveRun>> active_;
+    std::map<std::int64_t, std::unique_ptr<ActiveRun>> active_;  ///< queued and running
+    std::vector<std::unique_ptr<ActiveRun>> resuming_;  ///< from take_back_unfinished_runs, until start()
+    /// Per device id: the runs that need it, oldest first; the head may be running.
+    std::map<std::string, std::deque<std::int64_t>, std::less<>> queues_;
     std::unique_ptr<api::Server> api_;
     std::unique_ptr<inventory::Matcher> matcher_;
     std::vector<std::unique_ptr<inventory::Watcher>> watchers_;

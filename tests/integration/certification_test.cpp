@@ -1,6 +1,6 @@
 // The certification record end to end: intake, plan, runs for the certification,
 // sign-off and the phase gates, through the real daemon, CLI and simulator
-// (issue 5, acceptance 1 without prompts, and 4).
+// (issue 5, acceptance 1 with one prompt answered and one left to time out, and 4).
 #include <doctest/doctest.h>
 
 #include <signal.h>
@@ -62,22 +62,61 @@ std::int64_t last_run(const Daemon& d) { return d.get("/v1/runs?limit=1")["runs"
 
 const std::vector<std::string> planned{"PRN-001", "PRN-002", "PRN-003", "PRN-004", "PRN-005", "PRN-006"};
 
+// Inspection by the technician for orders.print, with timeouts a test can wait out:
+// INS-001's prompt is answered through the CLI, INS-002's is left to time out and is
+// skipped by its policy.
+const char* inspection_suite = R"(suite: bench-inspection
+title: Inspected at the bench
+requires: [printer]
+permissions: [orders.print]
+scenarios:
+  - id: INS-001
+    title: A printed receipt is legible
+    steps:
+      - call: printer.print
+        args: { count: 5, title: "CERTLAB INS-001" }
+        expect: { accepted: true }
+      - prompt: confirm
+        message: Is the receipt legible?
+        timeout: 60s
+  - id: INS-002
+    title: The cut edge, judged when someone is at the bench
+    steps:
+      - call: printer.cut
+        args: { feed: 3, partial: false }
+        expect: { accepted: true }
+      - prompt: choice
+        message: How is the cut edge?
+        choices: [clean, ragged, torn]
+        fail_on: [torn]
+        timeout: 1s
+        on_timeout: skip
+)";
+const std::vector<std::string> inspected{"INS-001", "INS-002"};
+
 }  // namespace
 
 TEST_CASE("certification: a printer taken in for two permissions runs its plan, is signed off and reaches certified") {
     TempDir dir;
+    std::filesystem::create_directory(dir / "suites");
+    std::filesystem::copy_file(source("lab-config/suites/receipt-printer.yaml"), dir / "suites" / "receipt-printer.yaml");
+    write_file(dir / "suites" / "bench-inspection.yaml", inspection_suite);
+    // Suites plan in file order: bench-inspection.yaml comes before receipt-printer.yaml.
+    auto whole_plan = inspected;
+    whole_plan.insert(whole_plan.end(), planned.begin(), planned.end());
     auto sim = start_printer(Link::tcp);
-    Daemon d(dir, station_yaml({{"p", sim.address, ""}}, dir / "store.db"));
+    Daemon d(dir, station_yaml({{"p", sim.address, ""}}, dir / "store.db", dir / "suites"));
     REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
 
     const auto id = intake(d, dir);
     const std::string href = "/v1/certifications/" + id;
 
-    // The plan: the printing basics and the drawer kick; not the kitchen endurance run.
+    // The plan: the printing basics, the technician's inspection and the drawer kick;
+    // not the kitchen endurance run.
     auto plan = cli_full(d, dir, {"plan", id, "--json"});
     REQUIRE(plan.status == 0);
     auto plan_doc = json::parse(plan.out);
-    CHECK(scenario_ids(plan_doc["plan"]) == planned);
+    CHECK(scenario_ids(plan_doc["plan"]) == whole_plan);
     for (const auto& p : plan_doc["plan"]) CHECK(p["status"] == "not_run");
     CHECK(plan_entry(plan_doc, "PRN-006")["permissions"] == json::array({"payments.cash_drawer"}));
     CHECK(plan_entry(plan_doc, "PRN-001")["permissions"] == json::array({"orders.print"}));
@@ -118,21 +157,66 @@ TEST_CASE("certification: a printer taken in for two permissions runs its plan, 
     CHECK(cert["next_phase"]["phase"] == "certified");
     CHECK(cert["next_phase"]["allowed"] == false);
 
+    // The inspection, for the certification: one prompt answered through the CLI, the
+    // other left to time out (skipped by its policy, so the scenario still passes).
+    auto started = cli_full(d, dir, {"run", "start", "--device", "p", "--suite", "bench-inspection", "--certification", id});
+    INFO(started.err);
+    REQUIRE(started.status == 0);
+    const auto inspection_run = std::stoll(started.out);
+    json legible;
+    REQUIRE_MESSAGE(wait_until(
+                        [&] {
+                            auto doc = cli_full(d, dir, {"prompts", "--json"});
+                            if (doc.status != 0) return false;
+                            const auto list = json::parse(doc.out);
+                            for (const auto& p : list["prompts"])
+                                if (p["scenario"] == "INS-001") legible = p;
+                            return legible.is_object();
+                        },
+                        30s),
+                    d.log());
+    CHECK(legible["run"] == inspection_run);
+    CHECK(legible["message"] == "Is the receipt legible?");
+    auto answered = cli_full(d, dir, {"answer", std::to_string(legible["id"].get<std::int64_t>()), "yes", "--by", "tom"});
+    INFO(answered.err);
+    CHECK(answered.status == 0);
+    auto inspection = d.wait_for_run(inspection_run);
+    CHECK(inspection["run"]["outcome"] == "pass");
+    json cut_prompt;
+    for (const auto& s : inspection["steps"])
+        if (s["action"] == "prompt.choice") cut_prompt = s;
+    REQUIRE(cut_prompt.is_object());
+    CHECK(cut_prompt["outcome"] == "skipped");
+    CHECK(text_contains(cut_prompt["reason"], "no answer from the technician within 1 s (on_timeout: skip)"));
+    auto prompts = d.get("/v1/prompts?status=all&run=" + std::to_string(inspection_run))["prompts"];
+    REQUIRE(prompts.size() == 2);
+    CHECK(prompts[0]["status"] == "timed_out");  // newest first: INS-002's
+    CHECK(prompts[1]["status"] == "answered");
+    CHECK(prompts[1]["answered_by"] == "tom");
+    cert = d.get(href);
+    for (const auto& s : inspected) {
+        CAPTURE(s);
+        CHECK(plan_entry(cert, s)["status"] == "passed");
+        CHECK(plan_entry(cert, s)["evidence"]["run"] == inspection_run);
+    }
+
     // Passed is not certified: the gate waits for sign-off and says so.
     auto early = cli_full(d, dir, {"phase", id, "certified"});
     CHECK(early.status == 3);
     CHECK(early.err.find("409") != std::string::npos);
-    CHECK(early.err.find("cannot enter certified: required scenario PRN-001 (Printer is online and reports no error) "
+    CHECK(early.err.find("cannot enter certified: required scenario INS-001 (A printed receipt is legible) is passed "
+                         "in run " + std::to_string(inspection_run) + ", awaiting sign-off") != std::string::npos);
+    CHECK(early.err.find("required scenario PRN-001 (Printer is online and reports no error) "
                          "is passed in run " + std::to_string(run_id) + ", awaiting sign-off") != std::string::npos);
 
-    for (const auto& s : planned) {
+    for (const auto& s : whole_plan) {
         auto r = cli_full(d, dir, {"certify", id, s, "--by", "eve"});
         CAPTURE(s);
         CHECK(r.status == 0);
         CHECK(r.out.find(s + " certified by eve") != std::string::npos);
     }
     cert = d.get(href);
-    for (const auto& s : planned) {
+    for (const auto& s : whole_plan) {
         CHECK(plan_entry(cert, s)["status"] == "certified");
         CHECK(plan_entry(cert, s)["signoff"]["by"] == "eve");
     }
@@ -144,7 +228,7 @@ TEST_CASE("certification: a printer taken in for two permissions runs its plan, 
     auto show = cli_full(d, dir, {"cert", "show", id});
     CHECK(show.status == 0);
     CHECK(show.out.find("phase certified") != std::string::npos);
-    CHECK(show.out.find("6 of 6 certified") != std::string::npos);
+    CHECK(show.out.find("8 of 8 certified") != std::string::npos);
 
     // Pilot gate: 5 to 10 merchants (acceptance 4: three are refused).
     for (const char* m : {"Joe's Diner", "Taco Loco", "Bean There"})
@@ -180,7 +264,7 @@ TEST_CASE("certification: a printer taken in for two permissions runs its plan, 
     // The list shows it.
     auto list = json::parse(cli_full(d, dir, {"cert", "list", "--json"}).out);
     REQUIRE(list["certifications"].size() == 1);
-    CHECK(list["certifications"][0]["scenarios_certified"] == 6);
+    CHECK(list["certifications"][0]["scenarios_certified"] == 8);
 }
 
 TEST_CASE("certification: a failing required scenario becomes an outstanding issue and blocks certified by name") {

@@ -22,8 +22,8 @@ TEST_CASE("config: a bad baud rate names file, line, column and what was expecte
     auto err = read_file(dir / "stderr.txt");
     INFO(err);
     CHECK(r.status == 2);
-    // devices entry is at line 11 of the generated file; `fast` sits at column 21.
-    CHECK(err.find((dir / "station.yaml").string() + ":17:21:") != std::string::npos);
+    // `fast` sits at line 18, column 21 of the generated file.
+    CHECK(err.find((dir / "station.yaml").string() + ":18:21:") != std::string::npos);
     CHECK(err.find("baud") != std::string::npos);
     CHECK(err.find("expected") != std::string::npos);
     CHECK(err.find("fast") != std::string::npos);
@@ -68,7 +68,7 @@ TEST_CASE("config: unknown keys, unknown profiles and bad durations are rejected
         INFO(err);
         CHECK(r.status == 2);
         CHECK(err.find("response_timeout") != std::string::npos);
-        CHECK(err.find(":17:") != std::string::npos);
+        CHECK(err.find(":18:") != std::string::npos);
     }
     SUBCASE("YAML syntax error") {
         auto r = check_config(dir, "station: [unclosed\n");

@@ -14,6 +14,8 @@ TEST_CASE("crash: SIGKILL mid-soak keeps every committed step and marks the run 
     auto yaml = station_yaml({{"p", sim.address, ""}}, db);
     // Power-loss durability is what the station ships with; test that mode here.
     yaml.replace(yaml.find("sync: normal"), 12, "sync: full  ");
+    // Resuming is tested in soak_test.cpp; here the run is left as the crash left it.
+    yaml.replace(yaml.find("station:\n"), 9, "station:\n  resume_interrupted: false\n");
     std::int64_t id = 0;
     std::int64_t before = 0;
     {

@@ -34,10 +34,13 @@ TEST_CASE("e2e: receipt-printer suite passes on healthy printers over pty and TC
     auto id2 = d.start_run("p2", "receipt-printer");
     REQUIRE(id1 > 0);
     REQUIRE(id2 > 0);
-    // A second run on a busy device is refused, not queued behind it.
-    CHECK(d.start_run("p1", "receipt-printer") == -409);
+    // A second run on a busy device waits in its queue and runs after the first.
+    auto id3 = d.start_run("p1", "receipt-printer");
+    REQUIRE(id3 > 0);
+    CHECK(d.get("/v1/runs/" + std::to_string(id3) + "?steps=0")["run"]["status"] == "queued");
 
-    for (auto id : {id1, id2}) {
+    for (auto id : {id1, id2, id3}) {
+        // wait_for_run's bound is per run; the queued one starts after the first.
         auto run = d.wait_for_run(id);
         INFO(run.dump(2).substr(0, 4000));
         CHECK(run["run"]["status"] == "completed");
@@ -66,7 +69,7 @@ TEST_CASE("e2e: receipt-printer suite passes on healthy printers over pty and TC
     CHECK(show.out.find("PRN-007") != std::string::npos);
     auto runs_json = cli(d, {"runs", "--json"});
     CHECK(runs_json.status == 0);
-    CHECK(json::parse(runs_json.out)["runs"].size() == 2);
+    CHECK(json::parse(runs_json.out)["runs"].size() == 3);
     auto status = cli(d, {"status"});
     CHECK(status.status == 0);
     CHECK(status.out.find("p1") != std::string::npos);

@@ -34,7 +34,9 @@ Sim start_printer_at(const std::filesystem::path& link, std::vector<std::string>
 
 std::string station_yaml(const std::vector<DeviceDecl>& devices, const std::filesystem::path& store,
                          const std::filesystem::path& suites) {
-    std::string y = "station:\n  id: test-bench\n  reconnect_interval: 200ms\n  shutdown_grace: 3s\n";
+    // lost_wait: a run waits briefly for a device that is away, so a test of a lost
+    // device sees its `error` in seconds.
+    std::string y = "station:\n  id: test-bench\n  reconnect_interval: 200ms\n  shutdown_grace: 3s\n  lost_wait: 1s\n";
     y += "store:\n  path: " + store.string() + "\n  sync: normal\n";
     y += "api:\n  bind: 127.0.0.1\n  port: 0\n";
     y += "profiles: " + source("lab-config/devices").string() + "\n";
@@ -113,7 +115,7 @@ RunResult cli(const Daemon& d, std::vector<std::string> args) {
     return run(argv, 120s);
 }
 
-std::string sql_value(const std::filesystem::path& db, const std::string& query) {
+std::vector<std::vector<std::string>> sql_rows(const std::filesystem::path& db, const std::string& query) {
     sqlite3* h = nullptr;
     if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
         sqlite3_close(h);
@@ -121,11 +123,17 @@ std::string sql_value(const std::filesystem::path& db, const std::string& query)
     }
     sqlite3_busy_timeout(h, 2000);
     sqlite3_stmt* st = nullptr;
-    std::string out;
-    if (sqlite3_prepare_v2(h, query.c_str(), -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-        auto* t = sqlite3_column_text(st, 0);
-        out = t ? reinterpret_cast<const char*>(t) : "";
-    } else {
+    std::vector<std::vector<std::string>> rows;
+    int rc = sqlite3_prepare_v2(h, query.c_str(), -1, &st, nullptr);
+    while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        auto& row = rows.emplace_back();
+        for (int c = 0; c < sqlite3_column_count(st); ++c) {
+            auto* t = sqlite3_column_text(st, c);
+            row.emplace_back(t ? reinterpret_cast<const char*>(t) : "");
+        }
+        rc = SQLITE_OK;
+    }
+    if (rc != SQLITE_DONE) {
         std::string err = sqlite3_errmsg(h);
         sqlite3_finalize(st);
         sqlite3_close(h);
@@ -133,7 +141,13 @@ std::string sql_value(const std::filesystem::path& db, const std::string& query)
     }
     sqlite3_finalize(st);
     sqlite3_close(h);
-    return out;
+    return rows;
+}
+
+std::string sql_value(const std::filesystem::path& db, const std::string& query) {
+    auto rows = sql_rows(db, query);
+    if (rows.empty() || rows[0].empty()) throw std::runtime_error("query returned no row: " + query);
+    return rows[0][0];
 }
 
 Sim start_sim(const std::string& family, Link link, std::vector<std::string> options) {

@@ -64,6 +64,8 @@ private:
 /// Runs `certlab --station URL args...`.
 RunResult cli(const Daemon& d, std::vector<std::string> args);
 
+/// Opens the store read-only and runs one query; every row, each column as text ("" for NULL).
+std::vector<std::vector<std::string>> sql_rows(const std::filesystem::path& db, const std::string& query);
 /// Opens the store read-only and runs one query returning a single integer/text.
 std::string sql_value(const std::filesystem::path& db, const std::string& query);
 

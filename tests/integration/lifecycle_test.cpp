@@ -58,7 +58,13 @@ TEST_CASE("lifecycle: a TCP printer whose simulator stops is lost, and ready aga
         REQUIRE(sim.process.wait(5s));
         REQUIRE_MESSAGE(d.wait_for_state({"p"}, "lost"), d.log());
         CHECK(device(d, "p")["state_reason"].get<std::string>().find("went away") != std::string::npos);
-        CHECK(d.start_run("p", "receipt-printer") == -409);
+        // A run on it waits the station's lost_wait for it to come back, then ends in error.
+        auto id = d.start_run("p", "receipt-printer");
+        REQUIRE(id > 0);
+        auto run = d.wait_for_run(id, 20s);
+        CHECK(run["run"]["outcome"] == "error");
+        CHECK(text_contains(run["run"]["reason"], "device 'p' is lost"));
+        CHECK(run["scenarios"].empty());
     }
     SUBCASE("mid-run: the step in flight ends as device-lost") {
         auto run = pull_mid_run(d, sim, db);
@@ -133,6 +139,7 @@ TEST_CASE("lifecycle: repeated link faults quarantine a device until it is relea
     std::this_thread::sleep_for(600ms);
     CHECK(device(d, "p")["state"] == "quarantined");
     CHECK(d.start_run("p", "receipt-printer") == -409);
+    CHECK(text_contains(d.get("/v1/devices")["devices"][0]["state"], "quarantined"));
 
     // Releasing a device that is not quarantined is refused; this one is released.
     auto released = cli(d, {"devices", "release", "p"});

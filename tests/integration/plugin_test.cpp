@@ -178,7 +178,7 @@ TEST_CASE("plugins: a plugins entry that is not a directory is refused with its 
     auto err = read_file(dir / "stderr.txt");
     INFO(err);
     CHECK(r.status == 2);
-    // station_yaml() writes `profiles:` on line 11; `plugins:` follows, its second item on line 14.
-    CHECK(err.find((dir / "station.yaml").string() + ":14:5: plugins: expected a directory of driver plugins") !=
+    // station_yaml() writes `profiles:` on line 12; `plugins:` follows, its second item on line 15.
+    CHECK(err.find((dir / "station.yaml").string() + ":15:5: plugins: expected a directory of driver plugins") !=
           std::string::npos);
 }

@@ -53,8 +53,9 @@ TEST_CASE("roles: a suite's drawer role runs on the device the station wires to 
 
     auto id = d.start_run("p1", "drawer-on-second-printer");
     REQUIRE(id > 0);
-    // Both devices of the run are busy with it: neither takes another run meanwhile.
-    CHECK(d.start_run("p2", "receipt-printer") == -409);
+    // Both devices of the run are busy with it: a run on p2 waits until it is over.
+    auto queued = d.start_run("p2", "receipt-printer");
+    REQUIRE(queued > 0);
     auto run = d.wait_for_run(id);
     INFO(run.dump(1).substr(0, 2000));
     CHECK(run["run"]["outcome"] == "pass");
@@ -67,10 +68,17 @@ TEST_CASE("roles: a suite's drawer role runs on the device the station wires to 
     }
     CHECK(saw_dut);
     CHECK(saw_drawer);
+    // The queued run on p2 started only once the roles run had ended.
+    auto after = d.wait_for_run(queued);
+    CHECK(after["run"]["outcome"] == "pass");
+    CHECK(after["steps"].size() > 0);
+    CHECK(sql_value(dir / "s.db", "SELECT min(s.started_at) >= (SELECT ended_at FROM runs WHERE id = " +
+                                      std::to_string(id) + ") FROM step_results s WHERE s.run_id = " +
+                                      std::to_string(queued)) == "1");
     REQUIRE(d.wait_for_state({"p1", "p2"}, "ready"));
 }
 
-TEST_CASE("roles: a busy role device, or the device under test in a role, refuses the run at once") {
+TEST_CASE("roles: a run whose role device is busy waits for it, and the device under test cannot be a role") {
     TempDir dir;
     std::filesystem::create_directory(dir / "suites");
     write_file(dir / "suites" / "roles.yaml", suite_yaml);
@@ -83,11 +91,19 @@ TEST_CASE("roles: a busy role device, or the device under test in a role, refuse
     REQUIRE_MESSAGE(d.wait_for_state({"p1", "p2"}, "ready"), d.log());
     // p2 matches the glob but cannot be its own drawer.
     CHECK(d.start_run("p2", "drawer-on-second-printer") == -422);
-    // p2 busy with its own run: p1's run, which needs it, is refused.
+    // p2 busy with its own run: p1's run, which needs it, waits behind it; p1 is
+    // not held meanwhile (a run of its own goes ahead).
     auto busy = d.start_run("p2", "receipt-printer");
     REQUIRE(busy > 0);
-    CHECK(d.start_run("p1", "drawer-on-second-printer") == -409);
+    auto waiting = d.start_run("p1", "drawer-on-second-printer");
+    REQUIRE(waiting > 0);
+    CHECK(d.get("/v1/runs/" + std::to_string(waiting) + "?steps=0")["run"]["status"] == "queued");
     CHECK(d.wait_for_run(busy)["run"]["outcome"] == "pass");
+    auto run = d.wait_for_run(waiting);
+    CHECK(run["run"]["outcome"] == "pass");
+    CHECK(sql_value(dir / "s.db", "SELECT min(started_at) >= (SELECT ended_at FROM runs WHERE id = " +
+                                      std::to_string(busy) + ") FROM step_results WHERE run_id = " +
+                                      std::to_string(waiting)) == "1");
 }
 
 TEST_CASE("roles: the printer is power-cycled through its supply (dut + psu) and comes back online") {

@@ -81,7 +81,7 @@ TEST_CASE("suite: loader errors name the line, column and what was expected") {
               .find("timeout: expected a duration above zero") != std::string::npos);
     CHECK(error_of(step("      - call: printer.status\n        when: { nothing.online: true }\n"))
               .find("when: expected <save>.<result>") != std::string::npos);
-    CHECK(error_of(step("      - sing: loudly\n")).find("step: expected 'call' or 'wait'") != std::string::npos);
+    CHECK(error_of(step("      - sing: loudly\n")).find("step: expected 'call', 'wait' or 'prompt'") != std::string::npos);
     CHECK(error_of(step("      - call: printer.status\n        colour: red\n")).find("unknown key 'colour'") !=
           std::string::npos);
 }
@@ -141,4 +141,59 @@ TEST_CASE("suite: roles name other devices of a run and bound what their steps m
               .find("s.yaml:4:3: roles: expected a role name") == 0);
     CHECK(error_of("suite: s\ntitle: S\nroles:\n  aux: [teleporter]\nscenarios: []\n")
               .find("s.yaml:4:9: roles: aux: capability 'teleporter' is neither built in nor defined") == 0);
+}
+
+TEST_CASE("suite: setup, teardown, retries, marginal bands and soak rules load, and their errors say where") {
+    auto scenario = [](const std::string& body) {
+        return head + "  - id: A-1\n    title: t\n" + body;
+    };
+    const std::string one_step = "    steps:\n      - call: printer.status\n";
+    auto s = engine::parse_suite(scenario("    duration: 2h\n    interval: 1s\n    max_failures: 10\n"
+                                          "    max_failure_rate: 5%\n    setup:\n      - wait: 10ms\n" +
+                                          one_step +
+                                          "        retry: { attempts: 3, on: [timeout], delay: 50ms }\n"
+                                          "        measure:\n          latency: { max: 200 ms, warn_above: 150 ms }\n"
+                                          "    teardown:\n      - call: printer.status\n"),
+                                 "s.yaml");
+    const auto& sc = s.scenarios.at(0);
+    CHECK(sc.is_soak());
+    CHECK(sc.duration == std::chrono::hours(2));
+    CHECK(sc.iterations == 10'000'000);  // by time alone: as many as fit
+    CHECK(*sc.max_failure_rate == doctest::Approx(0.05));
+    CHECK(sc.setup.size() == 1);
+    CHECK(sc.teardown.size() == 1);
+    CHECK(sc.steps[0].retry.attempts == 3);
+    CHECK(sc.steps[0].retry.retries(record::Outcome::timeout));
+    CHECK_FALSE(sc.steps[0].retry.retries(record::Outcome::error));
+    CHECK(*sc.steps[0].checks[0].warn_above == 150);
+
+    CHECK(error_of(scenario(one_step + "        retry: { attempts: 2, on: [pass] }\n"))
+              .find("s.yaml:9:36: retry: on: expected fail, error or timeout, got 'pass'") == 0);
+    CHECK(error_of(scenario(one_step + "        retry: 0\n")).find("retry: expected an integer from 1 to 100") !=
+          std::string::npos);
+    CHECK(error_of(scenario(one_step + "        measure:\n          latency: { max: 200 ms, warn_above: 250 ms }\n"))
+              .find("warn_above: expected a value inside the limits") != std::string::npos);
+    CHECK(error_of(scenario(one_step + "        expect: { online: { equals: true, warn_below: 1 } }\n"))
+              .find("a marginal band needs a range check") != std::string::npos);
+    CHECK(error_of(scenario("    iterations: 10\n    max_failure_rate: 150%\n" + one_step))
+              .find("max_failure_rate: expected a share such as 5% or 0.05") != std::string::npos);
+    CHECK(error_of(scenario("    max_failure_rate: 5%\n" + one_step))
+              .find("need iterations above 1 or a duration") != std::string::npos);
+    CHECK(error_of(scenario("    iterations: 10\n    power_cycle: { every: 5 }\n" + one_step))
+              .find("power_cycle: role 'psu' is not declared in the suite's roles") != std::string::npos);
+    CHECK(error_of(scenario("    iterations: 10\n    power_cycle: { off_time: 1s }\n" + one_step))
+              .find("power_cycle: missing required key 'every'") != std::string::npos);
+    CHECK(error_of(scenario("    setup: { call: printer.status }\n" + one_step)).find("setup") != std::string::npos);
+}
+
+TEST_CASE("suite: a power cycle needs a role with capability power") {
+    const std::string suite = "suite: s\ntitle: S\nrequires: [printer]\nroles:\n  psu: [power]\n  drawer: [cash_drawer]\n"
+                              "scenarios:\n  - id: A\n    title: t\n    iterations: 200\n";
+    auto s = engine::parse_suite(suite + "    power_cycle: { every: 100, off_time: 300ms }\n"
+                                         "    steps:\n      - call: printer.status\n",
+                                 "s.yaml");
+    CHECK(s.scenarios[0].power_cycle.every == 100);
+    CHECK(s.scenarios[0].power_cycle.off_time == std::chrono::milliseconds(300));
+    CHECK(error_of(suite + "    power_cycle: { every: 100, role: drawer }\n    steps:\n      - call: printer.status\n")
+              .find("power_cycle: role drawer needs capability 'power'") != std::string::npos);
 }

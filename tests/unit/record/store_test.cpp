@@ -186,7 +186,7 @@ std::string open_error(const fs::path& p) {
 TEST_CASE("store: a fresh database is at the current schema version, in WAL mode") {
     TempDir dir;
     auto store = Store::open(dir.db());
-    CHECK(Store::schema_version == 3);
+    CHECK(Store::schema_version == 5);
     CHECK(store->version() == Store::schema_version);
     CHECK(store->integrity_check() == "ok");
 
@@ -716,4 +716,76 @@ TEST_CASE("store: opening in a read-only directory fails with a clear message") 
         CHECK(msg.find("open store " + dir.db().string() + ": ") == 0);
         CHECK(msg.find("is not writable") != std::string::npos);
     }
+}
+
+TEST_CASE("store: a step's phase, attempt, warning and marginal value, and a soak's statistics, round-trip") {
+    TempDir dir;
+    auto store = Store::open(dir.db());
+    auto run = make_run("p1", at(t0));
+    store->begin_run(run);
+    auto sc = make_scenario(run.id, "SOAK-1", at(t0));
+    store->begin_scenario(sc);
+    auto st = make_step(sc, 1);
+    st.phase = StepPhase::power;
+    st.attempt = 2;
+    st.retried = true;
+    st.warning = "latency: 45 ms is marginal";
+    st.measurements[0].marginal = true;
+    store->commit_step(st);
+    auto back = store->scenario_steps(sc.id);
+    REQUIRE(back.size() == 1);
+    CHECK(back[0].phase == StepPhase::power);
+    CHECK(back[0].attempt == 2);
+    CHECK(back[0].retried);
+    CHECK(back[0].warning == st.warning);
+    CHECK(back[0].measurements.at(0).marginal);
+
+    SoakStats stats;
+    stats.iterations = 3;
+    stats.passed = 2;
+    stats.errors = 1;
+    stats.pass_rate = 2.0 / 3;
+    stats.latency.push_back({"printer.status", 3, 1.5, 2.5, 2.5, 2.5});
+    stats.drift.push_back({"voltage", "V", 3, 24.0, 23.9, 23.9, 24.0, 23.95, std::nan("")});
+    sc.stats = stats;
+    sc.iterations = 3;
+    store->update_scenario_progress(sc);
+    auto read = store->get_run_detail(run.id, 0)->scenarios.at(0).stats;
+    REQUIRE(read);
+    CHECK(read->pass_rate == stats.pass_rate);
+    CHECK(read->latency == stats.latency);
+    CHECK(std::isnan(read->drift.at(0).slope_per_1k));  // not finite: stored as null, read as NaN
+    CHECK(read->drift.at(0).mean == 23.95);
+}
+
+TEST_CASE("store: unfinished runs are listed, resumed or interrupted one by one") {
+    TempDir dir;
+    auto store = Store::open(dir.db());
+    auto a = make_run("p1", at(t0));
+    auto b = make_run("p2", at(t0 + 1), RunStatus::queued);
+    auto done = make_run("p3", at(t0 + 2), RunStatus::completed);
+    for (auto* r : {&a, &b, &done}) store->begin_run(*r);
+    auto sc = make_scenario(a.id, "S", at(t0));
+    auto st = make_step(sc, 0);
+    store->begin_scenario(sc);
+    for (int seq = 1; seq <= 3; ++seq) {
+        st = make_step(sc, seq);
+        store->commit_step(st);
+    }
+    auto unfinished = store->unfinished_runs();
+    REQUIRE(unfinished.size() == 2);
+    CHECK(unfinished[0].id == a.id);
+    CHECK(unfinished[1].id == b.id);
+    CHECK(store->last_seq(a.id) == 3);
+    CHECK(store->last_seq(b.id) == 0);
+
+    CHECK(store->resume_run(a.id));
+    CHECK(store->get_run(a.id)->resumed == 1);
+    CHECK(store->get_run(a.id)->status == RunStatus::running);
+    CHECK(store->interrupt_run(b.id, "not resumed: suite changed"));
+    CHECK(store->get_run(b.id)->status == RunStatus::interrupted);
+    CHECK(store->get_run(b.id)->reason == "not resumed: suite changed");
+    CHECK_FALSE(store->resume_run(done.id));     // over: nothing to resume
+    CHECK_FALSE(store->interrupt_run(done.id, "x"));
+    CHECK(store->get_run(done.id)->status == RunStatus::completed);
 }

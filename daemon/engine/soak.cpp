@@ -1,0 +1,160 @@
+#include "engine/soak.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace certlab::engine {
+
+using record::Outcome;
+using record::StepPhase;
+
+void SoakStats::Series::add(double x, double y) {
+    if (n == 0) first = min = max = y;
+    last = y;
+    min = std::min(min, y);
+    max = std::max(max, y);
+    ++n;
+    const double dx = x - mean_x;
+    mean_x += dx / static_cast<double>(n);
+    mean_y += (y - mean_y) / static_cast<double>(n);
+    m2_x += dx * (x - mean_x);
+    c_xy += dx * (y - mean_y);
+}
+
+void SoakStats::add_step(const record::StepResult& step) {
+    if (step.phase == StepPhase::power) {
+        ++counts_.power_cycles;
+        return;
+    }
+    if (step.phase != StepPhase::main) return;
+    if (!step.warning.empty()) ++counts_.marginal;
+    // Only answered calls: a timeout's duration is the timer's, not the device's.
+    if (!step.action.empty() && (step.outcome == Outcome::pass || step.outcome == Outcome::fail))
+        latency_us_[step.action].push_back(
+            static_cast<std::uint32_t>(std::clamp<std::int64_t>(step.duration_us, 0, UINT32_MAX)));
+    for (const auto& m : step.measurements) {
+        if (!std::isfinite(m.value)) continue;  // garbage is in the step's outcome, not the trend
+        auto& s = series_[m.name];
+        s.unit = m.unit;
+        s.add(step.iteration, m.value);
+    }
+}
+
+void SoakStats::end_iteration(Outcome outcome) {
+    ++counts_.iterations;
+    switch (outcome) {
+        case Outcome::pass: ++counts_.passed; break;
+        case Outcome::fail: ++counts_.failed; break;
+        case Outcome::timeout: ++counts_.timeouts; break;
+        case Outcome::error: ++counts_.errors; break;
+        default: break;  // aborted: the run was stopped; skipped never ends an iteration
+    }
+}
+
+std::uint32_t nearest_rank(std::vector<std::uint32_t> values, double q) {
+    if (values.empty()) return 0;
+    const auto n = values.size();
+    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(n)));
+    rank = std::clamp<std::size_t>(rank, 1, n);
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank - 1), values.end());
+    return values[rank - 1];
+}
+
+record::SoakStats SoakStats::summary() const {
+    record::SoakStats s = counts_;
+    s.pass_rate = s.iterations ? static_cast<double>(s.passed) / static_cast<double>(s.iterations) : 0;
+    for (const auto& [action, us] : latency_us_) {
+        record::LatencyStats l;
+        l.action = action;
+        l.count = static_cast<std::int64_t>(us.size());
+        l.p50_ms = nearest_rank(us, 0.50) / 1000.0;
+        l.p95_ms = nearest_rank(us, 0.95) / 1000.0;
+        l.p99_ms = nearest_rank(us, 0.99) / 1000.0;
+        l.max_ms = (us.empty() ? 0 : *std::max_element(us.begin(), us.end())) / 1000.0;
+        s.latency.push_back(std::move(l));
+    }
+    for (const auto& [name, x] : series_) {
+        record::DriftStats d;
+        d.name = name;
+        d.unit = x.unit;
+        d.count = x.n;
+        d.first = x.first;
+        d.last = x.last;
+        d.min = x.min;
+        d.max = x.max;
+        d.mean = x.mean_y;
+        // All values in one iteration: no slope to speak of.
+        d.slope_per_1k = x.m2_x > 0 ? x.c_xy / x.m2_x * 1000.0 : 0.0;
+        s.drift.push_back(std::move(d));
+    }
+    return s;
+}
+
+std::string bad_step_reason(const record::StepResult& step, int iterations_planned) {
+    std::string out;
+    if (iterations_planned > 1) out = "iteration " + std::to_string(step.iteration + 1) + ", ";
+    if (step.phase == StepPhase::power) return out + "power cycle: " + step.reason;
+    if (step.kind == interrupted_kind) return out + step.reason;
+    std::string what = step.action.empty() ? step.kind : step.action;
+    return out + "step " + std::to_string(step.index + 1) + " " + what + ": " + step.reason;
+}
+
+namespace {
+
+bool ends_iteration(const record::StepResult& s) {
+    return !s.retried && s.outcome != Outcome::pass && s.outcome != Outcome::skipped;
+}
+
+}  // namespace
+
+Progress replay(const std::vector<record::StepResult>& steps, std::size_t steps_per_iteration,
+                int iterations_planned) {
+    Progress p;
+    // Steps of the iteration under way: its outcome is known only once it ends.
+    std::optional<int> open;
+    Outcome open_outcome = Outcome::pass;
+    int last_index = -1;
+    auto end = [&](Outcome o, const std::string& reason, bool counts) {
+        p.stats.end_iteration(o);
+        ++p.iterations;
+        if (o == Outcome::pass) {
+            ++p.passed;
+        } else {
+            p.outcome = record::worst(p.outcome, o);
+            if (p.first_reason.empty()) p.first_reason = reason;
+            if (counts) ++p.failures;
+        }
+        p.next_iteration = *open + 1;
+        open.reset();
+    };
+    for (const auto& s : steps) {
+        if (s.phase != StepPhase::main && s.phase != StepPhase::power) continue;
+        if (open && s.iteration != *open) {
+            // A later iteration began, so this one ended, though no step said how:
+            // cannot happen with this runner; count it as it stands.
+            end(open_outcome, {}, true);
+        }
+        if (!open) {
+            open = s.iteration;
+            open_outcome = Outcome::pass;
+            last_index = -1;
+        }
+        p.stats.add_step(s);
+        if (s.phase == StepPhase::main) last_index = s.index;
+        if (ends_iteration(s)) {
+            // An iteration cut by a restart is the station's fault: it is an error in
+            // the statistics, not a device failure toward the stop rules.
+            end(s.outcome, bad_step_reason(s, iterations_planned), s.kind != interrupted_kind);
+        } else if (s.phase == StepPhase::main && !s.retried &&
+                   static_cast<std::size_t>(s.index) + 1 == steps_per_iteration) {
+            end(Outcome::pass, {}, false);
+        }
+    }
+    if (open) {
+        p.cut_iteration = *open;
+        p.cut_index = last_index + 1;
+    }
+    return p;
+}
+
+}  // namespace certlab::engine
