@@ -121,7 +121,8 @@ json run_json(const record::Run& r, record::TimePoint now) {
     if (r.ended_at) duration = seconds(*r.ended_at - r.started_at);
     else if (r.status == record::RunStatus::running) duration = seconds(now - r.started_at);
     json roles = json::object();
-    for (const auto& [role, b] : r.roles) roles[role] = {{"device", b.device_id}, {"driver", b.driver}};
+    for (const auto& [role, b] : r.roles)
+        roles[role] = {{"device", b.device_id}, {"driver", b.driver}, {"firmware", b.firmware}};
     return {
         {"id", r.id},
         {"device", r.device_id},

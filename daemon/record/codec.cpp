@@ -131,7 +131,8 @@ sdk::Values values_from_json(std::string_view text) {
 
 std::string roles_to_json(const std::map<std::string, RoleBinding>& roles) {
     json j = json::object();
-    for (const auto& [role, b] : roles) j[role] = {{"device", b.device_id}, {"driver", b.driver}};
+    for (const auto& [role, b] : roles)
+        j[role] = {{"device", b.device_id}, {"driver", b.driver}, {"firmware", b.firmware}};
     return j.dump();
 }
 
@@ -140,7 +141,9 @@ std::map<std::string, RoleBinding> roles_from_json(std::string_view text) {
     if (!j.is_object()) bad("roles are not a JSON object");
     std::map<std::string, RoleBinding> out;
     for (const auto& [role, b] : j.items())
-        out[role] = RoleBinding{b.at("device").get<std::string>(), b.at("driver").get<std::string>()};
+        // firmware: since schema 5; older runs did not record it.
+        out[role] = RoleBinding{b.at("device").get<std::string>(), b.at("driver").get<std::string>(),
+                                b.value("firmware", std::string())};
     return out;
 }
 

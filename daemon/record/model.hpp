@@ -40,6 +40,7 @@ enum class RunStatus { queued, running, completed, aborted, interrupted };
 struct RoleBinding {
     std::string device_id;
     std::string driver;  ///< name and version
+    std::string firmware;  ///< what the device reported when the run started (provenance)
     bool operator==(const RoleBinding&) const = default;
 };
 

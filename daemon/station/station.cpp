@@ -412,9 +412,12 @@ api::StartRunResult Station::start_run(const std::string& device_id, const std::
     }
     for (const auto& [role, d] : bound)
         if (auto refused = refuse_role(*d, role, *suite)) return *refused;
-    const auto identity = dev.info().identity;
-    const auto fw = identity.find("firmware");
-    const std::string firmware = fw == identity.end() ? std::string() : fw->second;
+    auto firmware_of = [](const Device& d) {
+        const auto identity = d.info().identity;
+        const auto fw = identity.find("firmware");
+        return fw == identity.end() ? std::string() : fw->second;
+    };
+    const std::string firmware = firmware_of(dev);
     if (certification_id) {
         try {
             desk_->check_run(*certification_id, device_id, suite_id, firmware);
@@ -439,7 +442,7 @@ api::StartRunResult Station::start_run(const std::string& device_id, const std::
     run.firmware = firmware;
     run.certification_id = certification_id;
     for (const auto& [role, d] : bound)
-        if (role != "dut") run.roles[role] = record::RoleBinding{d->device_id(), d->driver_name()};
+        if (role != "dut") run.roles[role] = record::RoleBinding{d->device_id(), d->driver_name(), firmware_of(*d)};
     store_->begin_run(run);
     const auto id = run.id;
     if (certification_id) {

@@ -126,6 +126,7 @@ TEST_CASE("roles: the printer is power-cycled through its supply (dut + psu) and
     INFO(run.dump(1).substr(0, 3000));
     CHECK(run["run"]["outcome"] == "pass");
     CHECK(run["run"]["roles"]["psu"]["device"] == "psu-1");
+    CHECK(run["run"]["roles"]["psu"]["firmware"] == "1.00");  // provenance of every device in the run
     int cycles = 0;
     for (const auto& s : run["steps"])
         if (s["role"] == "psu" && s["action"] == "power.cycle" && s["outcome"] == "pass") ++cycles;
