@@ -1,5 +1,6 @@
 // `certlab run show`, `certlab run start [--wait]` and `certlab run abort`.
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -39,12 +40,43 @@ void print_run_header(const Json& run) {
     if (auto reason = text(run, "reason"); reason != "-") std::cout << "  reason    " << reason << '\n';
 }
 
+std::string number(const Json& v, const char* format) {
+    if (!v.is_number()) return "-";
+    char buf[48];
+    std::snprintf(buf, sizeof buf, format, v.get<double>());
+    return buf;
+}
+
+/// A soak's running statistics under the scenario table: pass rate, latency, drift.
+void print_soak_stats(const std::string& id, const Json& stats) {
+    if (!stats.is_object()) return;
+    std::cout << '\n' << id << " soak: " << stats.value("passed", 0) << " of " << stats.value("iterations", 0)
+              << " iterations passed (" << number(stats["pass_rate"].is_number() ? Json(stats["pass_rate"].get<double>() * 100.0) : Json(), "%.2f") << " %), "
+              << stats.value("failed", 0) << " fail, " << stats.value("errors", 0) << " error, "
+              << stats.value("timeouts", 0) << " timeout";
+    if (auto cycles = stats.value("power_cycles", 0); cycles > 0) std::cout << ", " << cycles << " power cycles";
+    if (auto marginal = stats.value("marginal", 0); marginal > 0) std::cout << ", " << marginal << " marginal";
+    std::cout << '\n';
+    for (const auto& l : stats.value("latency", Json::array()))
+        std::cout << "  latency " << text(l, "action") << ": p50 " << number(l["p50_ms"], "%.3g") << " ms, p95 "
+                  << number(l["p95_ms"], "%.3g") << " ms, p99 " << number(l["p99_ms"], "%.3g") << " ms, max "
+                  << number(l["max_ms"], "%.3g") << " ms (" << l.value("count", 0) << " calls)\n";
+    for (const auto& d : stats.value("drift", Json::array())) {
+        const auto unit = d.value("unit", std::string());
+        std::cout << "  drift " << text(d, "name") << ": " << number(d["first"], "%.4g") << " -> "
+                  << number(d["last"], "%.4g") << ' ' << unit << ", mean " << number(d["mean"], "%.4g") << ", range "
+                  << number(d["min"], "%.4g") << ".." << number(d["max"], "%.4g") << ", slope "
+                  << number(d["slope_per_1k"], "%+.3g") << ' ' << unit << " per 1000 iterations\n";
+    }
+}
+
 void print_scenarios(const Json& scenarios) {
     Table table({"SCENARIO", "TITLE", "OUTCOME", "ITER", "REASON"});
     for (const auto& s : scenarios)
         table.add({text(s, "id"), text(s, "title"), paint(text(s, "outcome")), iterations(s),
                    s.value("reason", "")});
     table.print(std::cout);
+    for (const auto& s : scenarios) print_soak_stats(text(s, "id"), s.value("stats", Json()));
 }
 
 /// Every step of the run, paged through /steps?after=.

@@ -30,8 +30,7 @@ void SoakStats::add_step(const record::StepResult& step) {
     if (!step.warning.empty()) ++counts_.marginal;
     // Only answered calls: a timeout's duration is the timer's, not the device's.
     if (!step.action.empty() && (step.outcome == Outcome::pass || step.outcome == Outcome::fail))
-        latency_us_[step.action].push_back(
-            static_cast<std::uint32_t>(std::clamp<std::int64_t>(step.duration_us, 0, UINT32_MAX)));
+        ++latency_us_[step.action][static_cast<std::uint32_t>(std::clamp<std::int64_t>(step.duration_us, 0, UINT32_MAX))];
     for (const auto& m : step.measurements) {
         if (!std::isfinite(m.value)) continue;  // garbage is in the step's outcome, not the trend
         auto& s = series_[m.name];
@@ -51,13 +50,25 @@ void SoakStats::end_iteration(Outcome outcome) {
     }
 }
 
-std::uint32_t nearest_rank(std::vector<std::uint32_t> values, double q) {
-    if (values.empty()) return 0;
-    const auto n = values.size();
-    auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(n)));
-    rank = std::clamp<std::size_t>(rank, 1, n);
-    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(rank - 1), values.end());
-    return values[rank - 1];
+namespace {
+std::uint64_t total(const LatencyCounts& counts) {
+    std::uint64_t n = 0;
+    for (const auto& [value, count] : counts) n += count;
+    return n;
+}
+}  // namespace
+
+std::uint32_t nearest_rank(const LatencyCounts& counts, double q) {
+    const auto n = total(counts);
+    if (n == 0) return 0;
+    auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(n)));
+    rank = std::clamp<std::uint64_t>(rank, 1, n);
+    std::uint64_t seen = 0;
+    for (const auto& [value, count] : counts) {
+        seen += count;
+        if (seen >= rank) return value;
+    }
+    return counts.rbegin()->first;
 }
 
 record::SoakStats SoakStats::summary() const {
@@ -66,11 +77,11 @@ record::SoakStats SoakStats::summary() const {
     for (const auto& [action, us] : latency_us_) {
         record::LatencyStats l;
         l.action = action;
-        l.count = static_cast<std::int64_t>(us.size());
+        l.count = static_cast<std::int64_t>(total(us));
         l.p50_ms = nearest_rank(us, 0.50) / 1000.0;
         l.p95_ms = nearest_rank(us, 0.95) / 1000.0;
         l.p99_ms = nearest_rank(us, 0.99) / 1000.0;
-        l.max_ms = (us.empty() ? 0 : *std::max_element(us.begin(), us.end())) / 1000.0;
+        l.max_ms = (us.empty() ? 0 : us.rbegin()->first) / 1000.0;
         s.latency.push_back(std::move(l));
     }
     for (const auto& [name, x] : series_) {

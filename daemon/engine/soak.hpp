@@ -15,6 +15,8 @@
 
 namespace certlab::engine {
 
+using LatencyCounts = std::map<std::uint32_t, std::uint64_t>;
+
 class SoakStats {
 public:
     /// A committed step of an iteration (phase main or power); setup and teardown
@@ -35,12 +37,15 @@ private:
         void add(double x, double y);
     };
     record::SoakStats counts_;                            ///< counters only
-    std::map<std::string, std::vector<std::uint32_t>> latency_us_;  ///< by action
+    /// By action: how many calls took each exact duration [us]. Memory grows with the
+    /// spread of the device's latency, not with the length of the soak, and the
+    /// quantiles stay exact (a recount of the steps gives the same).
+    std::map<std::string, LatencyCounts> latency_us_;
     std::map<std::string, Series> series_;                ///< by measurement name
 };
 
-/// Nearest-rank quantile (q in (0, 1]) of unsorted values; 0 when empty.
-[[nodiscard]] std::uint32_t nearest_rank(std::vector<std::uint32_t> values, double q);
+/// Nearest-rank quantile (q in (0, 1]) of values given as value -> count; 0 when empty.
+[[nodiscard]] std::uint32_t nearest_rank(const LatencyCounts& counts, double q);
 
 /// Kind of the step a resumed run commits for the iteration a restart cut.
 inline constexpr const char* interrupted_kind = "interrupted";

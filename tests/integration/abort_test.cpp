@@ -179,3 +179,26 @@ TEST_CASE("abort: an unknown run is 404, an ended run is 409 saying how it ended
     CHECK(again.body.find("has already ended: aborted, outcome aborted (stopped: aborted by an API client: first)") !=
           std::string::npos);
 }
+
+TEST_CASE("abort: a run queued behind another ends aborted without a step, and the running one goes on") {
+    Station st;
+    auto& d = st.daemon;
+    REQUIRE_MESSAGE(d.wait_for_state({"p1"}, "ready"), d.log());
+    const auto soak = d.start_run("p1", "long-soak");
+    REQUIRE(soak > 0);
+    REQUIRE(wait_until([&] { return st.step_count(soak) >= 1; }, 20s));
+    const auto queued = d.start_run("p1", "quick");  // p1 is busy: it waits its turn
+    REQUIRE_MESSAGE(queued > 0, d.log());
+    CHECK(d.get("/v1/runs/" + std::to_string(queued))["run"]["status"] == "queued");
+
+    std::string err;
+    REQUIRE(st.abort(queued, {"--reason", "not needed", "--by", "tester"}, err).status == 0);
+    auto run = d.wait_for_run(queued, 5s);
+    CHECK(run["run"]["status"] == "aborted");
+    CHECK(text_contains(run["run"]["reason"], "aborted by tester: not needed"));
+    CHECK(run["step_count"] == 0);
+    CHECK(d.get("/v1/runs/" + std::to_string(soak) + "?steps=0")["run"]["status"] == "running");
+
+    REQUIRE(st.abort(soak, {}, err).status == 0);
+    CHECK(d.wait_for_run(soak, 10s)["run"]["status"] == "aborted");
+}

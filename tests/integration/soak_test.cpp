@@ -218,6 +218,13 @@ TEST_CASE("soak: 2000 iterations with power cycles survive two SIGKILLs, exactly
     for (double x : v) sum += x;
     CHECK(drift["mean"].get<double>() == doctest::Approx(sum / double(v.size())));
 
+    // The CLI shows the same statistics under the scenario table.
+    auto show = cli(d, {"run", "show", run_id});
+    CHECK(show.status == 0);
+    CHECK(show.out.find("SOAK-1 soak: " + std::to_string(r.passed) + " of 2000 iterations passed") != std::string::npos);
+    CHECK(show.out.find(std::to_string(r.power_cycles) + " power cycles") != std::string::npos);
+    CHECK(show.out.find("latency printer.status: p50 ") != std::string::npos);
+
     // The neighbour's runs were not disturbed by the soak.
     CHECK(neighbour_runs.size() == 2);
     CHECK(sql_value(db, "PRAGMA integrity_check") == "ok");

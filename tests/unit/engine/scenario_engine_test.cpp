@@ -210,12 +210,15 @@ TEST_CASE("engine: a soak cut by a crash resumes at the next iteration with its 
 }
 
 TEST_CASE("engine: nearest-rank quantiles") {
-    std::vector<std::uint32_t> v;
-    for (std::uint32_t i = 1; i <= 100; ++i) v.push_back(101 - i);
+    engine::LatencyCounts v;
+    for (std::uint32_t i = 1; i <= 100; ++i) ++v[101 - i];
     CHECK(engine::nearest_rank(v, 0.5) == 50);
     CHECK(engine::nearest_rank(v, 0.95) == 95);
     CHECK(engine::nearest_rank(v, 0.99) == 99);
     CHECK(engine::nearest_rank(v, 1.0) == 100);
-    CHECK(engine::nearest_rank({7}, 0.5) == 7);
+    CHECK(engine::nearest_rank({{7, 1}}, 0.5) == 7);
     CHECK(engine::nearest_rank({}, 0.5) == 0);
+    // Counts weigh like repeated values: 90 calls of 2 us and 10 of 500 us.
+    CHECK(engine::nearest_rank({{2, 90}, {500, 10}}, 0.90) == 2);
+    CHECK(engine::nearest_rank({{2, 90}, {500, 10}}, 0.91) == 500);
 }
