@@ -12,6 +12,7 @@ CERTLAB_PACKAGES=(
   sqlite3 python3 procps openssl
   umockdev libumockdev-dev libavahi-client-dev avahi-daemon avahi-utils dbus-daemon iproute2
   clang-14 libclang-rt-14-dev
+  prometheus
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -9,6 +9,7 @@
 
 #include "api/certification_routes.hpp"
 #include "api/json.hpp"
+#include "api/metrics.hpp"
 #include "api/prompt_routes.hpp"
 #include "record/store.hpp"
 
@@ -248,6 +249,13 @@ Router make_routes(StationView& station) {
         auto res = ok({{"id", id}, {"href", href}, {"aborting", true}}, 202);
         res.headers.emplace_back("Location", href);
         return res;
+    });
+
+    // Prometheus text format, for scrapers; docs/API.md "Metrics" lists the families.
+    r.add("GET", "/metrics", [&station](const Request&) {
+        metrics::Registry registry;
+        station.collect_metrics(registry);
+        return Response{200, metrics::content_type, registry.render(), {}};
     });
 
     add_certification_routes(r, station);

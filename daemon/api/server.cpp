@@ -15,6 +15,8 @@
 
 #include "api/router.hpp"
 #include "api/routes.hpp"
+#include "api/sse.hpp"
+#include "station/events.hpp"
 
 #ifndef CERTLAB_VERSION
 #define CERTLAB_VERSION "dev"
@@ -43,6 +45,7 @@ struct Connection {
     beast::tcp_stream stream;
     std::string peer;
     bool idle = true;  ///< waiting for the first byte of a request: safe to cancel
+    std::function<void()> stop_stream;  ///< set while it serves GET /v1/events (api/sse.hpp)
 };
 
 std::string endpoint_text(const asio::ip::address& addr, std::uint16_t port) {
@@ -97,12 +100,14 @@ struct Server::Impl {
         : ex(std::move(executor)),
           opts(std::move(options)),
           router(make_routes(station)),
+          events(station.events()),
           acceptor(ex),
           log(spdlog::default_logger()->clone("api")) {}
 
     asio::any_io_executor ex;
     Options opts;
     Router router;
+    std::shared_ptr<station::EventBus> events;  ///< null: no GET /v1/events
     tcp::acceptor acceptor;
     std::shared_ptr<spdlog::logger> log;
     std::set<Connection*> connections;  ///< open ones, for stop()
@@ -224,6 +229,14 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socke
             what = "(unreadable request: " + ec.message() + ")";
         } else {
             auto msg = parser.release();
+            if (self->events && !self->stopping && is_event_stream(msg)) {
+                // A long-lived answer: the connection is the event stream's until it ends.
+                self->log->debug("{} {} -> event stream", conn.peer, std::string(msg.target()));
+                auto bus = self->events;
+                const SseOptions sse;
+                co_await serve_events(conn.stream, msg, bus, conn.stop_stream, sse);
+                break;
+            }
             version = msg.version();
             keep_alive = msg.keep_alive();
             what = std::string(msg.method_string()) + " " + std::string(msg.target());
@@ -329,8 +342,10 @@ void Server::stop() {
     i.stopping = true;
     beast::error_code ignored;
     i.acceptor.close(ignored);
-    for (auto* conn : i.connections)
+    for (auto* conn : i.connections) {
         if (conn->idle) conn->stream.socket().cancel(ignored);
+        if (conn->stop_stream) conn->stop_stream();  // an event stream ends now
+    }
     if (i.started) i.log->info("API stopped accepting; {} connection(s) closing", i.connections.size());
 }
 

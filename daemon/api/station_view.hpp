@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,12 @@ class Store;
 }
 namespace certlab::certify {
 class Desk;
+}
+namespace certlab::station {
+class EventBus;
+}
+namespace certlab::api::metrics {
+class Registry;
 }
 
 namespace certlab::api {
@@ -137,12 +144,17 @@ public:
     [[nodiscard]] virtual const record::Store& store() const = 0;
     /// The certification record's desk; nullptr when the station keeps none.
     [[nodiscard]] virtual certify::Desk* certification_desk() { return nullptr; }
+    /// The live event bus GET /v1/events streams; nullptr when the station has none.
+    [[nodiscard]] virtual std::shared_ptr<station::EventBus> events() { return nullptr; }
     /// Answers an open technician prompt (prompts are read through store()): 200;
     /// 404 unknown prompt, 409 no longer open (answered, timed out, withdrawn), 413
     /// attachment too large, 422 answer not valid for the prompt, 503 no desk.
     virtual ActionResult answer_prompt(std::int64_t prompt_id, const PromptAnswerInput& input) {
         return {503, "this station has no technician desk"};
     }
+    /// Puts the station's metrics into `out` for `GET /metrics`: its counters, and
+    /// gauges computed now. A station that keeps none leaves `out` empty.
+    virtual void collect_metrics(metrics::Registry& out) const { (void)out; }
 };
 
 }  // namespace certlab::api

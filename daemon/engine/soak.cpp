@@ -1,6 +1,7 @@
 #include "engine/soak.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace certlab::engine {
@@ -30,7 +31,7 @@ void SoakStats::add_step(const record::StepResult& step) {
     if (!step.warning.empty()) ++counts_.marginal;
     // Only answered calls: a timeout's duration is the timer's, not the device's.
     if (!step.action.empty() && (step.outcome == Outcome::pass || step.outcome == Outcome::fail))
-        ++latency_us_[step.action][static_cast<std::uint32_t>(std::clamp<std::int64_t>(step.duration_us, 0, UINT32_MAX))];
+        latency_us_[step.action].add(static_cast<std::uint32_t>(std::clamp<std::int64_t>(step.duration_us, 0, UINT32_MAX)));
     for (const auto& m : step.measurements) {
         if (!std::isfinite(m.value)) continue;  // garbage is in the step's outcome, not the trend
         auto& s = series_[m.name];
@@ -50,25 +51,36 @@ void SoakStats::end_iteration(Outcome outcome) {
     }
 }
 
-namespace {
-std::uint64_t total(const LatencyCounts& counts) {
-    std::uint64_t n = 0;
-    for (const auto& [value, count] : counts) n += count;
-    return n;
+std::size_t LatencyCounts::bucket(std::uint32_t us) {
+    if (us < 2048) return us;
+    const int e = std::bit_width(us) - 11;  // us >> e is in [1024, 2047]
+    return 2048 + static_cast<std::size_t>(e - 1) * 1024 + ((us >> e) - 1024);
 }
-}  // namespace
 
-std::uint32_t nearest_rank(const LatencyCounts& counts, double q) {
-    const auto n = total(counts);
-    if (n == 0) return 0;
-    auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(n)));
-    rank = std::clamp<std::uint64_t>(rank, 1, n);
+std::uint32_t LatencyCounts::lower_bound(std::size_t b) {
+    if (b < 2048) return static_cast<std::uint32_t>(b);
+    const auto e = static_cast<int>((b - 2048) / 1024) + 1;
+    return static_cast<std::uint32_t>(((b - 2048) % 1024 + 1024) << e);
+}
+
+void LatencyCounts::add(std::uint32_t us) {
+    const auto b = bucket(us);
+    if (b >= counts_.size()) counts_.resize(b + 1);
+    ++counts_[b];
+    ++total_;
+    max_ = std::max(max_, us);
+}
+
+std::uint32_t LatencyCounts::quantile(double q) const {
+    if (total_ == 0) return 0;
+    auto rank = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(total_)));
+    rank = std::clamp<std::uint64_t>(rank, 1, total_);
     std::uint64_t seen = 0;
-    for (const auto& [value, count] : counts) {
-        seen += count;
-        if (seen >= rank) return value;
+    for (std::size_t b = 0; b < counts_.size(); ++b) {
+        seen += counts_[b];
+        if (seen >= rank) return lower_bound(b);
     }
-    return counts.rbegin()->first;
+    return max_;
 }
 
 record::SoakStats SoakStats::summary() const {
@@ -77,11 +89,11 @@ record::SoakStats SoakStats::summary() const {
     for (const auto& [action, us] : latency_us_) {
         record::LatencyStats l;
         l.action = action;
-        l.count = static_cast<std::int64_t>(total(us));
-        l.p50_ms = nearest_rank(us, 0.50) / 1000.0;
-        l.p95_ms = nearest_rank(us, 0.95) / 1000.0;
-        l.p99_ms = nearest_rank(us, 0.99) / 1000.0;
-        l.max_ms = (us.empty() ? 0 : us.rbegin()->first) / 1000.0;
+        l.count = static_cast<std::int64_t>(us.total());
+        l.p50_ms = us.quantile(0.50) / 1000.0;
+        l.p95_ms = us.quantile(0.95) / 1000.0;
+        l.p99_ms = us.quantile(0.99) / 1000.0;
+        l.max_ms = us.max() / 1000.0;
         s.latency.push_back(std::move(l));
     }
     for (const auto& [name, x] : series_) {

@@ -15,7 +15,25 @@
 
 namespace certlab::engine {
 
-using LatencyCounts = std::map<std::uint32_t, std::uint64_t>;
+/// Call durations [us] as a log-linear histogram: exact below 2048 us, above it
+/// 1024 buckets per power of two (a value is kept to within 0.1 %, rounded down).
+/// At most 23,552 buckets whatever the soak's length, so memory is bounded.
+class LatencyCounts {
+public:
+    void add(std::uint32_t us);
+    [[nodiscard]] std::uint64_t total() const { return total_; }
+    [[nodiscard]] std::uint32_t max() const { return max_; }
+    /// Nearest-rank quantile (q in (0, 1]); 0 when empty.
+    [[nodiscard]] std::uint32_t quantile(double q) const;
+    /// The bucket a value falls in, and the value a bucket stands for (its lower bound).
+    [[nodiscard]] static std::size_t bucket(std::uint32_t us);
+    [[nodiscard]] static std::uint32_t lower_bound(std::size_t bucket);
+
+private:
+    std::vector<std::uint64_t> counts_;  ///< grown to the highest bucket seen
+    std::uint64_t total_ = 0;
+    std::uint32_t max_ = 0;
+};
 
 class SoakStats {
 public:
@@ -37,15 +55,10 @@ private:
         void add(double x, double y);
     };
     record::SoakStats counts_;                            ///< counters only
-    /// By action: how many calls took each exact duration [us]. Memory grows with the
-    /// spread of the device's latency, not with the length of the soak, and the
-    /// quantiles stay exact (a recount of the steps gives the same).
-    std::map<std::string, LatencyCounts> latency_us_;
+    std::map<std::string, LatencyCounts> latency_us_;  ///< by action
     std::map<std::string, Series> series_;                ///< by measurement name
 };
 
-/// Nearest-rank quantile (q in (0, 1]) of values given as value -> count; 0 when empty.
-[[nodiscard]] std::uint32_t nearest_rank(const LatencyCounts& counts, double q);
 
 /// Kind of the step a resumed run commits for the iteration a restart cut.
 inline constexpr const char* interrupted_kind = "interrupted";

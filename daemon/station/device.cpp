@@ -185,9 +185,11 @@ void Device::set_state(DeviceState s, std::string reason) {
         capture_->mark(transport::marker::lost, s == DeviceState::quarantined ? "quarantined: " + reason : reason);
     log_->log(s == DeviceState::lost ? spdlog::level::warn : spdlog::level::info, "state {} -> {}{}{}",
               to_string(state_), to_string(s), reason.empty() ? "" : ": ", reason);
+    const auto previous = state_;
     state_ = s;
     state_reason_ = std::move(reason);
     state_since_ = std::chrono::system_clock::now();
+    if (on_state) on_state(*this, previous, state_reason_);
 }
 
 api::DeviceInfo Device::info() const {

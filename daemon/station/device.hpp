@@ -2,6 +2,7 @@
 // present -> identified -> ready <-> busy; lost when the link fails.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,8 @@ public:
 
     [[nodiscard]] DeviceState state() const { return state_; }
     void set_state(DeviceState s, std::string reason = {});
+    /// Told after every state change (the station's event bus): the state before, and why now.
+    std::function<void(const Device&, DeviceState previous, const std::string& reason)> on_state;
     [[nodiscard]] const std::string& address() const { return address_; }
     [[nodiscard]] const sdk::Resource& resource() const { return resource_; }
     [[nodiscard]] const std::vector<std::string>& capabilities() const { return profile_.capabilities; }

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "engine/runner.hpp"
+#include "station/events.hpp"
 
 namespace certlab::station {
 namespace asio = boost::asio;
@@ -56,6 +57,11 @@ std::string closed_message(const record::Prompt& p) {
 
 }  // namespace
 
+std::string PromptDesk::device_of(std::int64_t run_id) const {
+    const auto run = store_.get_run(run_id);
+    return run ? run->device_id : std::string();
+}
+
 int PromptDesk::close_left_open() {
     return store_.close_open_prompts("certlabd stopped while the prompt was waiting for an answer");
 }
@@ -65,6 +71,7 @@ sdk::Task<engine::PromptReply> PromptDesk::ask(const engine::PromptRequest& requ
     record::Prompt prompt = stored_prompt(request, std::chrono::system_clock::now());
     store_.open_prompt(prompt);
     const auto id = prompt.id;
+    if (events_) events_->prompt_opened(prompt, device_of(request.run_id));
     spdlog::info("run {} {}: prompt {} ({}) waits for the technician: {}", request.run_id, request.scenario_id, id,
                  prompt.kind, prompt.message);
 
@@ -90,6 +97,9 @@ sdk::Task<engine::PromptReply> PromptDesk::ask(const engine::PromptRequest& requ
     if (control.stop_requested) {
         out.status = engine::PromptReply::Status::stopped;
         store_.close_prompt(id, record::PromptStatus::cancelled, "stopped: " + control.stop_reason);
+        if (events_)
+            events_->prompt_closed(id, request.run_id, "cancelled", "stopped: " + control.stop_reason,
+                                   device_of(request.run_id));
         spdlog::info("prompt {} withdrawn: {}", id, control.stop_reason);
     } else {
         out.status = engine::PromptReply::Status::timed_out;
@@ -97,6 +107,9 @@ sdk::Task<engine::PromptReply> PromptDesk::ask(const engine::PromptRequest& requ
                             "no answer by " + record::format_time(prompt.deadline) + " (on_timeout: " +
                                 prompt.on_timeout + ")");
         spdlog::info("prompt {} timed out (on_timeout: {})", id, prompt.on_timeout);
+        if (events_)
+            events_->prompt_closed(id, request.run_id, "timed_out", "no answer by " + record::format_time(prompt.deadline),
+                                   device_of(request.run_id));
     }
     co_return out;
 }
@@ -138,6 +151,9 @@ api::ActionResult PromptDesk::answer(std::int64_t prompt_id, const api::PromptAn
     }
     w.reply = std::move(reply);
     w.timer.cancel();  // wakes the run now rather than at its next poll
+    if (events_)
+        if (const auto stored = store_.get_prompt(prompt_id))
+            events_->prompt_answered(prompt_id, stored->run_id, parsed.text, input.by, device_of(stored->run_id));
     spdlog::info("prompt {} answered '{}'{}{}{}", prompt_id, parsed.text, input.by.empty() ? "" : " by ", input.by,
                  input.attachment ? " with attachment " + input.attachment->name : std::string());
     return {200, {}};

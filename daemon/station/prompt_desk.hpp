@@ -18,9 +18,13 @@
 
 namespace certlab::station {
 
+class EventBus;
+
 class PromptDesk final : public engine::Prompter {
 public:
     explicit PromptDesk(record::Store& store) : store_(store) {}
+    /// Where prompts opened, answered and closed are published (none by default).
+    void set_events(EventBus* events) { events_ = events; }
 
     /// Closes (as interrupted) the prompts a previous process left open: nobody waits
     /// for their answers any more. Call once at start; returns how many.
@@ -43,7 +47,11 @@ private:
         std::optional<engine::PromptReply> reply;  ///< set (and committed) by answer()
     };
 
+    /// The device under test of `run_id` ("" if unknown), for the events.
+    [[nodiscard]] std::string device_of(std::int64_t run_id) const;
+
     record::Store& store_;
+    EventBus* events_ = nullptr;
     std::map<std::int64_t, Waiting*> waiting_;  ///< by prompt id
 };
 

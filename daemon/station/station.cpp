@@ -16,6 +16,7 @@
 #include "inventory/suggest.hpp"
 #include "inventory/usb_watcher.hpp"
 #include "sdk/error.hpp"
+#include "station/events.hpp"
 
 namespace certlab::station {
 namespace asio = boost::asio;
@@ -60,6 +61,7 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
     if (overrides.store_path) cfg_.store_path = *overrides.store_path;
     if (overrides.api_port) cfg_.api_port = *overrides.api_port;
     record_ = std::move(overrides.record);
+    events_ = std::make_shared<EventBus>(EventBus::first_id_now());
     log_plugins(cfg_.plugins);
 
     suites_ = engine::load_suites(cfg_.suite_dirs);
@@ -117,6 +119,7 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
                                                                          : record::Store::Sync::normal});
     take_back_unfinished_runs();
     prompts_ = std::make_unique<PromptDesk>(*store_);
+    prompts_->set_events(events_.get());
     if (int n = prompts_->close_left_open(); n > 0)
         spdlog::warn("closed {} prompt(s) left open by the previous shutdown or crash", n);
     desk_ = std::make_unique<certify::Desk>(*store_, certify::describe_suites(suites_));
@@ -199,6 +202,9 @@ Device& Station::add_device(const config::DeviceConfig& dc) {
     }
     auto dev = std::make_unique<Device>(io_.get_executor(), dc, profile, *info, std::move(capture));
     dev->set_quarantine_after(cfg_.quarantine_after);
+    dev->on_state = [bus = events_](const Device& d, DeviceState previous, const std::string& reason) {
+        bus->device_state(d.device_id(), to_string(d.state()), to_string(previous), reason);
+    };
     auto& ref = *dev;
     devices_.emplace(dc.id, std::move(dev));
     return ref;
@@ -467,6 +473,7 @@ void Station::enqueue(std::unique_ptr<ActiveRun> active) {
     active->control.prompter = prompts_.get();
     active->control.lost_wait = cfg_.lost_wait;
     const auto* suite = active->suite;
+    events_->run_queued(active->run);
     active_.emplace(id, std::move(active));
     spawn(io_, execute(id, *suite), "run " + std::to_string(id));
 }
@@ -542,6 +549,8 @@ sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite
         } catch (const std::exception& e) {
             spdlog::error("run {} could not be closed in the store: {}", run_id, e.what());
         }
+        metrics_.run_ended(stopped ? record::Outcome::aborted : record::Outcome::error);
+        publish_run_ended(run_id);
         leave_queues(active);
         active_.erase(run_id);
         co_return;
@@ -550,10 +559,24 @@ sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite
         d->current_run = run_id;
         d->set_state(DeviceState::busy);
     }
+    events_->run_started(active.run);
     engine::RoleLinks links;
     for (const auto& [role, d] : active.devices) links[role] = d;
     engine::RunObserver observer;
+    // Scenario result id -> scenario id and planned iterations, for the step events.
+    std::map<std::int64_t, std::pair<std::string, int>> scenario_of;
+    observer.on_step = [this, &scenario_of, &active](const record::StepResult& s) {
+        metrics_.on_step(s);
+        if (!scenario_of.contains(s.scenario_result_id))
+            if (auto detail = store_->get_run_detail(s.run_id, 0))
+                for (const auto& sc : detail->scenarios) scenario_of[sc.id] = {sc.scenario_id, sc.iterations_planned};
+        std::pair<std::string, int> sc{"", 1};
+        if (auto it = scenario_of.find(s.scenario_result_id); it != scenario_of.end()) sc = it->second;
+        events_->step(s, sc.first, sc.second, active.run.device_id);
+    };
     observer.on_scenario = [&](const record::ScenarioResult& s) {
+        metrics_.on_scenario(s);
+        events_->scenario_ended(s, active.run.device_id);
         spdlog::info("run {} {} {}: {}{}{}", run_id, s.scenario_id, s.title,
                      record::to_string(*s.outcome), s.reason.empty() ? "" : " - ", s.reason);
     };
@@ -563,15 +586,18 @@ sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite
         auto outcome = co_await active.runner->run();
         spdlog::info("run {} {}: {} ({})", run_id, record::to_string(active.run.status),
                      record::to_string(outcome), active.run.reason);
+        metrics_.run_ended(outcome);
     } catch (const std::exception& e) {
         // The store failed: the run cannot be recorded further. Say so loudly.
         spdlog::error("run {} stopped: {}", run_id, e.what());
+        metrics_.run_ended(record::Outcome::error);
         try {
             store_->end_run(run_id, record::RunStatus::aborted, record::Outcome::error, e.what());
         } catch (const std::exception& e2) {
             spdlog::error("run {} could not be closed in the store: {}", run_id, e2.what());
         }
     }
+    publish_run_ended(run_id);
     if (active.run.certification_id) {
         // Every failed required scenario becomes an outstanding issue (once per run).
         try {
@@ -588,6 +614,14 @@ sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite
     }
     leave_queues(active);
     active_.erase(run_id);
+}
+
+void Station::publish_run_ended(std::int64_t run_id) {
+    try {
+        if (auto run = store_->get_run(run_id)) events_->run_ended(*run);
+    } catch (const std::exception& e) {
+        spdlog::error("run {}: no run.ended event: {}", run_id, e.what());
+    }
 }
 
 void Station::shutdown(std::function<void()> done) {
@@ -615,6 +649,7 @@ sdk::Task<void> Station::drain(std::function<void()> done) {
     }
     for (auto& [id, a] : active_) {
         spdlog::error("run {} did not stop; marking it aborted", id);
+        metrics_.run_ended(record::Outcome::aborted);
         store_->end_run(id, record::RunStatus::aborted, record::Outcome::aborted,
                         "stopped: certlabd shut down mid-step");
     }
@@ -696,6 +731,17 @@ api::DriversInfo Station::drivers() const {
                                "", info.capabilities, command, id});
     }
     return out;
+}
+
+void Station::collect_metrics(api::metrics::Registry& out) const {
+    MetricsSnapshot now;
+    for (const auto& [id, dev] : devices_) ++now.devices_by_state[std::string(to_string(dev->state()))];
+    // A run has its runner once it has its devices (execute()); before that it waits.
+    for (const auto& [id, a] : active_) ++(a->runner ? now.runs_running : now.runs_queued);
+    now.prompts_waiting = static_cast<int>(store_->list_prompts(true, std::nullopt, -1).size());
+    now.version = CERTLAB_VERSION;
+    now.uptime = std::chrono::steady_clock::now() - started_;
+    metrics_.collect(out, now);
 }
 
 std::vector<api::SuiteInfo> Station::suites() const {

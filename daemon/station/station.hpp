@@ -23,6 +23,7 @@
 #include "station/device.hpp"
 #include "station/prompt_desk.hpp"
 #include "station/recording.hpp"
+#include "station/station_metrics.hpp"
 
 namespace certlab::api {
 class Server;
@@ -33,6 +34,8 @@ class Matcher;
 }
 
 namespace certlab::station {
+
+class EventBus;
 
 class Station final : public api::StationView {
 public:
@@ -63,6 +66,7 @@ public:
                                   std::optional<std::int64_t> certification_id) override;
     [[nodiscard]] const record::Store& store() const override { return *store_; }
     [[nodiscard]] certify::Desk* certification_desk() override { return desk_.get(); }
+    [[nodiscard]] std::shared_ptr<EventBus> events() override { return events_; }
     api::ActionResult answer_prompt(std::int64_t prompt_id, const api::PromptAnswerInput& input) override {
         return prompts_->answer(prompt_id, input);
     }
@@ -71,6 +75,7 @@ public:
     [[nodiscard]] std::vector<api::ResourceInfo> resources() const override;
     [[nodiscard]] std::optional<std::string> suggest_profile(const std::string& address, const std::string& driver,
                                                              const std::string& profile_id) const override;
+    void collect_metrics(api::metrics::Registry& out) const override;
 
 private:
     struct ActiveRun {
@@ -97,6 +102,8 @@ private:
     /// false (reason in active.run.reason) when stopped or a device stayed away too long.
     sdk::Task<bool> wait_turn(ActiveRun& active);
     void leave_queues(const ActiveRun& active);
+    /// Publishes run.ended with the run as the store recorded its end.
+    void publish_run_ended(std::int64_t run_id);
 
     sdk::Task<void> supervise(Device& device);
     sdk::Task<void> execute(std::int64_t run_id, const engine::Suite& suite);
@@ -120,6 +127,8 @@ private:
 
     boost::asio::io_context& io_;
     config::StationConfig cfg_;
+    /// GET /v1/events; first made and last gone, as devices and the desk publish into it.
+    std::shared_ptr<EventBus> events_;
     std::vector<engine::Suite> suites_;
     std::unique_ptr<record::Store> store_;
     std::unique_ptr<certify::Desk> desk_;  ///< the certification record, over store_
@@ -137,6 +146,7 @@ private:
     bool stopping_ = false;
     std::chrono::steady_clock::time_point started_;
     std::optional<RecordOptions> record_;
+    StationMetrics metrics_;  ///< counters for GET /metrics, fed by every run's observer
 };
 
 }  // namespace certlab::station

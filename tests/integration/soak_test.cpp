@@ -199,9 +199,10 @@ TEST_CASE("soak: 2000 iterations with power cycles survive two SIGKILLs, exactly
         const auto& us = r.latency_us.at(l["action"].get<std::string>());
         CAPTURE(l.dump());
         CHECK(l["count"] == us.size());
-        CHECK(l["p50_ms"].get<double>() == doctest::Approx(nearest_rank_ms(us, 0.50)));
-        CHECK(l["p95_ms"].get<double>() == doctest::Approx(nearest_rank_ms(us, 0.95)));
-        CHECK(l["p99_ms"].get<double>() == doctest::Approx(nearest_rank_ms(us, 0.99)));
+        // Quantiles are kept to within 0.1 % (exact below 2.048 ms); the maximum exactly.
+        CHECK(l["p50_ms"].get<double>() == doctest::Approx(nearest_rank_ms(us, 0.50)).epsilon(0.0011));
+        CHECK(l["p95_ms"].get<double>() == doctest::Approx(nearest_rank_ms(us, 0.95)).epsilon(0.0011));
+        CHECK(l["p99_ms"].get<double>() == doctest::Approx(nearest_rank_ms(us, 0.99)).epsilon(0.0011));
         CHECK(l["max_ms"].get<double>() == doctest::Approx(nearest_rank_ms(us, 1.0)));
     }
     REQUIRE(stats["drift"].size() == 1);
