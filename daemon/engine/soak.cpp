@@ -133,9 +133,8 @@ bool ends_iteration(const record::StepResult& s) {
 Progress replay(const std::vector<record::StepResult>& steps, std::size_t steps_per_iteration,
                 int iterations_planned) {
     Progress p;
-    // Steps of the iteration under way: its outcome is known only once it ends.
-    std::optional<int> open;
-    Outcome open_outcome = Outcome::pass;
+    // The iteration under way (-1: none); its outcome is known only once it ends.
+    int open = -1;
     int last_index = -1;
     auto end = [&](Outcome o, const std::string& reason, bool counts) {
         p.stats.end_iteration(o);
@@ -147,19 +146,18 @@ Progress replay(const std::vector<record::StepResult>& steps, std::size_t steps_
             if (p.first_reason.empty()) p.first_reason = reason;
             if (counts) ++p.failures;
         }
-        p.next_iteration = *open + 1;
-        open.reset();
+        p.next_iteration = open + 1;
+        open = -1;
     };
     for (const auto& s : steps) {
         if (s.phase != StepPhase::main && s.phase != StepPhase::power) continue;
-        if (open && s.iteration != *open) {
+        if (open >= 0 && s.iteration != open) {
             // A later iteration began, so this one ended, though no step said how:
-            // cannot happen with this runner; count it as it stands.
-            end(open_outcome, {}, true);
+            // cannot happen with this runner; count it as passed, as its steps were.
+            end(Outcome::pass, {}, false);
         }
-        if (!open) {
+        if (open < 0) {
             open = s.iteration;
-            open_outcome = Outcome::pass;
             last_index = -1;
         }
         p.stats.add_step(s);
@@ -173,8 +171,8 @@ Progress replay(const std::vector<record::StepResult>& steps, std::size_t steps_
             end(Outcome::pass, {}, false);
         }
     }
-    if (open) {
-        p.cut_iteration = *open;
+    if (open >= 0) {
+        p.cut_iteration = open;
         p.cut_index = last_index + 1;
     }
     return p;

@@ -2,20 +2,8 @@
 // becomes an outcome, and the runner's prompt branch with a scripted Prompter.
 #include <doctest/doctest.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/use_future.hpp>
-#include <deque>
-#include <functional>
-
 #include "engine/prompt.hpp"
-#include "engine/runner.hpp"
-#include "record/store.hpp"
-#include "sdk/error.hpp"
-#include "support/process.hpp"
+#include "runner_fixture.hpp"
 
 using namespace certlab;
 namespace asio = boost::asio;
@@ -183,18 +171,7 @@ TEST_CASE("prompt: an answer becomes an outcome, and nobody answering follows on
 
 namespace {
 
-class NullTransport : public sdk::Transport {
-public:
-    const std::string& address() const override { return addr_; }
-    sdk::Task<void> open(sdk::Duration) override { co_return; }
-    void close() noexcept override {}
-    bool is_open() const noexcept override { return true; }
-    sdk::Task<void> write(std::string_view, sdk::Duration) override { co_return; }
-    sdk::Task<std::size_t> read_some(std::span<char>, sdk::Duration) override { co_return 0; }
-
-private:
-    std::string addr_ = "null:";
-};
+using test::runner::NullTransport;
 
 /// Answers printer.status with online: true, and counts the calls.
 class OnlineDriver : public sdk::Driver {
