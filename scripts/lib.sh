@@ -13,6 +13,7 @@ CERTLAB_PACKAGES=(
   umockdev libumockdev-dev libavahi-client-dev avahi-daemon avahi-utils dbus-daemon iproute2
   clang-14 libclang-rt-14-dev
   prometheus
+  chromium chromium-driver systemd
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

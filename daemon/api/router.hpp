@@ -23,6 +23,7 @@ struct Request {
     StringMap query;           ///< decoded query parameters; the last one of a name wins
     StringMap params;          ///< decoded `{name}` segments, filled by the router
     std::string content_type;
+    std::string if_none_match;  ///< the If-None-Match header, for cached static files
     std::string body;
 
     /// The query parameter, or nullopt when absent.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/certification_routes.hpp"
+#include "api/dashboard.hpp"
 #include "api/json.hpp"
 #include "api/metrics.hpp"
 #include "api/prompt_routes.hpp"
@@ -251,6 +252,20 @@ Router make_routes(StationView& station) {
         return res;
     });
 
+    // Re-reads station.yaml, profiles and suites, as SIGHUP does (admin).
+    r.add("POST", "/v1/reload", [&station](const Request&) {
+        auto result = station.reload();
+        if (result.http_status == 200)
+            return ok({{"reloaded", true}, {"changes", result.changes}, {"warnings", result.warnings}});
+        // A problem document with the config errors as an extension member (RFC 7807 3.2).
+        auto res = problem(static_cast<unsigned>(result.http_status),
+                           result.errors.empty() ? "the configuration was refused" : result.errors.front());
+        auto doc = json::parse(res.body);
+        doc["errors"] = result.errors;
+        res.body = dump(doc);
+        return res;
+    });
+
     // Prometheus text format, for scrapers; docs/API.md "Metrics" lists the families.
     r.add("GET", "/metrics", [&station](const Request&) {
         metrics::Registry registry;
@@ -260,6 +275,7 @@ Router make_routes(StationView& station) {
 
     add_certification_routes(r, station);
     add_prompt_routes(r, station);
+    add_dashboard_routes(r);
     return r;
 }
 

@@ -1,8 +1,10 @@
 #include "api/server.hpp"
 
 #include <array>
+#include <optional>
 #include <set>
 #include <stdexcept>
+#include <type_traits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -11,11 +13,15 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "api/access.hpp"
 #include "api/router.hpp"
 #include "api/routes.hpp"
 #include "api/sse.hpp"
+#include "sdk/error.hpp"
 #include "station/events.hpp"
 
 #ifndef CERTLAB_VERSION
@@ -27,7 +33,9 @@ namespace certlab::api {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 using namespace std::chrono_literals;
 
 namespace {
@@ -40,9 +48,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto linger_time = 2s;
 constexpr std::size_t linger_bytes = 1024 * 1024;
 
+/// One client connection. The stream itself (plain or TLS) lives in the serving
+/// coroutine's frame; `tcp` is its lowest layer, which stop() cancels and closes.
 struct Connection {
-    explicit Connection(tcp::socket s) : stream(std::move(s)) {}
-    beast::tcp_stream stream;
+    beast::tcp_stream* tcp = nullptr;
     std::string peer;
     bool idle = true;  ///< waiting for the first byte of a request: safe to cancel
     std::function<void()> stop_stream;  ///< set while it serves GET /v1/events (api/sse.hpp)
@@ -101,6 +110,7 @@ struct Server::Impl {
           opts(std::move(options)),
           router(make_routes(station)),
           events(station.events()),
+          tokens(opts.tokens ? opts.tokens : std::make_shared<const TokenTable>()),
           acceptor(ex),
           log(spdlog::default_logger()->clone("api")) {}
 
@@ -108,6 +118,8 @@ struct Server::Impl {
     Options opts;
     Router router;
     std::shared_ptr<station::EventBus> events;  ///< null: no GET /v1/events
+    std::shared_ptr<const TokenTable> tokens;   ///< empty: access control off
+    std::optional<ssl::context> tls;            ///< set by start() when serving HTTPS
     tcp::acceptor acceptor;
     std::shared_ptr<spdlog::logger> log;
     std::set<Connection*> connections;  ///< open ones, for stop()
@@ -130,6 +142,7 @@ struct Server::Impl {
         req.method = std::string(msg.method_string());
         req.target = std::string(msg.target());
         req.content_type = std::string(msg[http::field::content_type]);
+        req.if_none_match = std::string(msg[http::field::if_none_match]);
         req.body = std::move(msg.body());
         // After stop() the station may be going away: answer without touching it.
         if (stopping) return problem(503, "the station is stopping");
@@ -141,20 +154,43 @@ struct Server::Impl {
         return router.dispatch(req);
     }
 
+    /// Whether the request may go on, from its head alone: a refused client does not
+    /// get to send its body.
+    [[nodiscard]] std::optional<Response> refuse(const http::request_parser<http::string_body>& parser,
+                                                 std::string_view path, std::string& who) const {
+        const auto& head = parser.get();
+        const auto method = head.method_string();
+        const auto auth = head[http::field::authorization];
+        auto d = check_access(*tokens, std::string_view(method.data(), method.size()), path,
+                              std::string_view(auth.data(), auth.size()));
+        who = d.who;
+        if (d.status == 200) return std::nullopt;
+        auto res = problem(d.status, d.detail);
+        if (d.status == 401)
+            res.headers.emplace_back("WWW-Authenticate", auth.empty() ? "Bearer realm=\"certlab\""
+                                                                      : "Bearer realm=\"certlab\", error=\"invalid_token\"");
+        return res;
+    }
+
+    void load_tls();
+
     static asio::awaitable<void> accept_loop(std::shared_ptr<Impl> self);
     static asio::awaitable<void> serve(std::shared_ptr<Impl> self, tcp::socket socket);
+    template <class Stream>
+    static asio::awaitable<void> serve_http(std::shared_ptr<Impl> self, Connection& conn, Stream& stream);
 };
 
 namespace {
 
-asio::awaitable<void> linger(Connection& conn) {
+asio::awaitable<void> linger(beast::tcp_stream& tcp) {
     beast::error_code ec;
-    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    conn.stream.expires_after(linger_time);
+    tcp.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp.expires_after(linger_time);
     std::array<char, 4096> sink;
     std::size_t drained = 0;
     while (drained < linger_bytes) {
-        auto [rec, n] = co_await conn.stream.async_read_some(asio::buffer(sink), use_tuple);
+        // Raw bytes, under TLS too: they are thrown away, and the connection is ending.
+        auto [rec, n] = co_await tcp.async_read_some(asio::buffer(sink), use_tuple);
         if (rec) break;
         drained += n;
     }
@@ -162,17 +198,48 @@ asio::awaitable<void> linger(Connection& conn) {
 
 }  // namespace
 
-/// Serves one connection: requests in order, keep-alive, until close, error,
-/// timeout or stop.
+/// Closes the connection's socket; called while its stream is still alive.
+static void close_connection(Connection& conn) {
+    beast::error_code ignored;
+    conn.tcp->socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn.tcp->socket().close(ignored);
+    conn.tcp = nullptr;
+}
+
+/// Serves one connection: the TLS handshake when serving HTTPS, then the requests.
 asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socket socket) {
-    Connection conn(std::move(socket));
+    Connection conn;
     Impl::Tracked tracked(*self, conn);
-    const auto& opts = self->opts;
     {
         beast::error_code ec;
-        auto remote = conn.stream.socket().remote_endpoint(ec);
+        auto remote = socket.remote_endpoint(ec);
         conn.peer = ec ? "?" : endpoint_text(remote.address(), remote.port());
     }
+    if (self->tls) {
+        TlsStream stream(beast::tcp_stream(std::move(socket)), *self->tls);
+        conn.tcp = &beast::get_lowest_layer(stream);
+        conn.tcp->expires_after(self->opts.request_timeout);
+        auto [ec] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
+        if (ec) {
+            // Typically a client that does not trust our certificate, or plain HTTP.
+            self->log->info("{} TLS handshake failed: {}", conn.peer, ec.message());
+        } else {
+            co_await serve_http(self, conn, stream);
+        }
+        close_connection(conn);
+    } else {
+        beast::tcp_stream stream(std::move(socket));
+        conn.tcp = &stream;
+        co_await serve_http(self, conn, stream);
+        close_connection(conn);
+    }
+}
+
+/// Requests in order, keep-alive, until close, error, timeout or stop.
+template <class Stream>
+asio::awaitable<void> Server::Impl::serve_http(std::shared_ptr<Impl> self, Connection& conn, Stream& stream) {
+    const auto& opts = self->opts;
+    auto& tcp = beast::get_lowest_layer(stream);
     // Bounded so pipelined garbage cannot grow it without limit.
     beast::flat_buffer buffer(opts.max_header + opts.max_body + 64 * 1024);
 
@@ -180,8 +247,8 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socke
         if (buffer.size() == 0) {
             conn.idle = true;
             if (self->stopping) break;
-            conn.stream.expires_after(opts.idle_timeout);
-            auto [ec, n] = co_await conn.stream.async_read_some(buffer.prepare(4096), use_tuple);
+            tcp.expires_after(opts.idle_timeout);
+            auto [ec, n] = co_await stream.async_read_some(buffer.prepare(4096), use_tuple);
             if (ec) break;  // closed by the peer, idle timeout, or stop()
             buffer.commit(n);
         }
@@ -194,29 +261,38 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socke
         // once the head is read: read the head under the largest, then apply the route's.
         std::size_t body_limit = opts.max_body;
         parser.body_limit(std::max(opts.max_body, self->router.largest_body_limit()));
-        conn.stream.expires_after(opts.request_timeout);
-        auto [ec, n] = co_await http::async_read_header(conn.stream, buffer, parser, use_tuple);
+        tcp.expires_after(opts.request_timeout);
+        auto [ec, n] = co_await http::async_read_header(stream, buffer, parser, use_tuple);
+        std::optional<Response> refused;
+        std::string who;
         if (!ec) {
             const auto target = parser.get().target();
             const std::string_view path(target.data(), std::min(target.size(), target.find('?')));
             const auto method = parser.get().method_string();
+            refused = self->refuse(parser, path, who);
             if (auto own = self->router.body_limit(std::string_view(method.data(), method.size()), path))
                 body_limit = *own;
-            if (parser.content_length() && *parser.content_length() > body_limit) ec = http::error::body_limit;
-            else parser.body_limit(body_limit);
+            if (refused) {
+                // Answered from the head; a body it may have is not read.
+            } else if (parser.content_length() && *parser.content_length() > body_limit) {
+                ec = http::error::body_limit;
+            } else {
+                parser.body_limit(body_limit);
+            }
         }
-        if (!ec && beast::iequals(parser.get()[http::field::expect], "100-continue") &&
+        if (!ec && !refused && beast::iequals(parser.get()[http::field::expect], "100-continue") &&
             !parser.is_done()) {
             // curl and others wait for this before sending a large body.
             http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
-            auto [wec, wn] = co_await http::async_write(conn.stream, go_on, use_tuple);
+            auto [wec, wn] = co_await http::async_write(stream, go_on, use_tuple);
             if (wec) break;
         }
-        if (!ec && !parser.is_done())
-            std::tie(ec, n) = co_await http::async_read(conn.stream, buffer, parser, use_tuple);
+        if (!ec && !refused && !parser.is_done())
+            std::tie(ec, n) = co_await http::async_read(stream, buffer, parser, use_tuple);
 
         Response res;
         bool keep_alive = false;
+        bool drain = false;  ///< the client may still be sending: linger before closing
         unsigned version = 11;
         std::string what;
         if (ec) {
@@ -227,6 +303,18 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socke
             }
             res = std::move(*answer);
             what = "(unreadable request: " + ec.message() + ")";
+            drain = true;
+        } else if (refused) {
+            const auto& head = parser.get();
+            version = head.version();
+            what = std::string(head.method_string()) + " " + std::string(head.target());
+            // Without a body to skip, the connection can go on (a browser retrying
+            // with a token); otherwise the unread body ends it.
+            keep_alive = parser.is_done() && head.keep_alive();
+            drain = !parser.is_done();
+            self->log->info("{} {} refused ({}): {}", conn.peer, what, refused->status,
+                            who.empty() ? "no valid token" : "token of " + who);
+            res = std::move(*refused);
         } else {
             auto msg = parser.release();
             if (self->events && !self->stopping && is_event_stream(msg)) {
@@ -234,12 +322,13 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socke
                 self->log->debug("{} {} -> event stream", conn.peer, std::string(msg.target()));
                 auto bus = self->events;
                 const SseOptions sse;
-                co_await serve_events(conn.stream, msg, bus, conn.stop_stream, sse);
+                co_await serve_events(stream, msg, bus, conn.stop_stream, sse);
                 break;
             }
             version = msg.version();
             keep_alive = msg.keep_alive();
             what = std::string(msg.method_string()) + " " + std::string(msg.target());
+            const bool write = msg.method() != http::verb::get && msg.method() != http::verb::head;
             try {
                 res = self->handle(std::move(msg));
             } catch (const std::exception& e) {
@@ -247,26 +336,56 @@ asio::awaitable<void> Server::Impl::serve(std::shared_ptr<Impl> self, tcp::socke
                 // line for anything around it (say, a failed allocation).
                 res = problem(500, std::string("internal error: ") + e.what());
             }
+            // Who changed what on the station, for the on-call engineer's questions.
+            if (write && !who.empty()) self->log->info("{} by {}: {} -> {}", what, who, conn.peer, res.status);
         }
         keep_alive = keep_alive && !self->stopping;
         auto status = res.status;
         auto reply = to_message(std::move(res), version, keep_alive);
-        conn.stream.expires_after(opts.request_timeout);
-        auto [wec, wn] = co_await http::async_write(conn.stream, reply, use_tuple);
+        tcp.expires_after(opts.request_timeout);
+        auto [wec, wn] = co_await http::async_write(stream, reply, use_tuple);
         auto us = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - began)
                       .count();
         self->log->debug("{} {} -> {} ({} us)", conn.peer, what, status, us);
         if (wec) break;
-        if (ec) {
-            co_await linger(conn);
+        if (drain) {
+            co_await linger(tcp);
             break;
         }
         if (!keep_alive) break;
     }
-    beast::error_code ignored;
-    conn.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    conn.stream.socket().close(ignored);
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+        // close_notify, so the client knows the answer was complete; bounded.
+        if (!self->stopping) {
+            tcp.expires_after(std::chrono::seconds(2));
+            auto [ec] = co_await stream.async_shutdown(use_tuple);
+            (void)ec;
+        }
+    }
+}
+
+void Server::Impl::load_tls() {
+    if (opts.tls_cert.empty()) return;
+    auto& ctx = tls.emplace(ssl::context::tls_server);
+    SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                    ssl::context::single_dh_use);
+    beast::error_code ec;
+    ctx.use_certificate_chain_file(opts.tls_cert.string(), ec);
+    if (ec) {
+        tls.reset();
+        throw sdk::ConfigError("api.tls.cert: cannot use the certificate chain " + opts.tls_cert.string() + ": " +
+                               ec.message());
+    }
+    ctx.use_private_key_file(opts.tls_key.string(), ssl::context::pem, ec);
+    if (!ec && SSL_CTX_check_private_key(ctx.native_handle()) != 1)
+        ec = beast::error_code(static_cast<int>(ERR_get_error()), asio::error::get_ssl_category());
+    if (ec) {
+        tls.reset();
+        throw sdk::ConfigError("api.tls.key: cannot use the private key " + opts.tls_key.string() +
+                               " with the certificate: " + ec.message());
+    }
 }
 
 asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<Impl> self) {
@@ -301,7 +420,7 @@ Server::~Server() {
     // operation_aborted and release the Impl.
     for (auto* conn : impl_->connections) {
         beast::error_code ignored;
-        conn->stream.socket().close(ignored);
+        if (conn->tcp) conn->tcp->socket().close(ignored);
     }
 }
 
@@ -314,6 +433,7 @@ void Server::start() {
         throw std::runtime_error("cannot bind API to " + i.opts.bind + ":" +
                                  std::to_string(i.opts.port) + ": " + why);
     };
+    i.load_tls();
     beast::error_code ec;
     auto addr = asio::ip::make_address(i.opts.bind, ec);
     if (ec) fail("'" + i.opts.bind + "' is not an IP address");
@@ -331,7 +451,8 @@ void Server::start() {
     if (ec) fail(ec.message());
     i.started = true;
     asio::co_spawn(i.ex, Impl::accept_loop(impl_), log_failure(i.log, "API accept loop"));
-    i.log->info("API listening on http://{}", endpoint_text(addr, i.port));
+    i.log->info("API listening on {}://{}{}", i.tls ? "https" : "http", endpoint_text(addr, i.port),
+                i.tokens->empty() ? "" : " (bearer tokens: " + std::to_string(i.tokens->size()) + ")");
 }
 
 std::uint16_t Server::port() const { return impl_->port; }
@@ -343,7 +464,7 @@ void Server::stop() {
     beast::error_code ignored;
     i.acceptor.close(ignored);
     for (auto* conn : i.connections) {
-        if (conn->idle) conn->stream.socket().cancel(ignored);
+        if (conn->idle && conn->tcp) conn->tcp->socket().cancel(ignored);
         if (conn->stop_stream) conn->stop_stream();  // an event stream ends now
     }
     if (i.started) i.log->info("API stopped accepting; {} connection(s) closing", i.connections.size());

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -13,6 +14,7 @@
 namespace certlab::api {
 
 class StationView;
+class TokenTable;
 
 struct ServerOptions {
     std::string bind = "127.0.0.1";  ///< IPv4 or IPv6 literal to listen on
@@ -26,6 +28,12 @@ struct ServerOptions {
     std::chrono::seconds request_timeout{10};
     /// Connections past this many are closed on accept.
     std::size_t max_connections = 64;
+    /// Bearer tokens with roles (api/access.hpp); null or empty: every request is
+    /// allowed, which the configuration permits on loopback only.
+    std::shared_ptr<const TokenTable> tokens;
+    /// PEM certificate chain and key: serve HTTPS (TLS 1.2 or later) instead of HTTP.
+    std::filesystem::path tls_cert;
+    std::filesystem::path tls_key;
 };
 
 class Server {
@@ -40,7 +48,8 @@ public:
     Server& operator=(const Server&) = delete;
 
     /// Binds and listens, then accepts on the executor. Throws std::runtime_error,
-    /// e.g. "cannot bind API to 127.0.0.1:8470: Address already in use".
+    /// e.g. "cannot bind API to 127.0.0.1:8470: Address already in use", and
+    /// sdk::ConfigError when the TLS certificate or key cannot be used.
     void start();
 
     /// The port actually bound (the ephemeral one when Options::port was 0), or 0

@@ -9,6 +9,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -104,7 +105,8 @@ bool is_event_stream(const http::request<http::string_body>& msg) {
     return path == "/v1/events";
 }
 
-asio::awaitable<void> serve_events(beast::tcp_stream& stream, const http::request<http::string_body>& msg,
+template <class Stream>
+asio::awaitable<void> serve_events(Stream& stream, const http::request<http::string_body>& msg,
                                    const std::shared_ptr<station::EventBus>& bus, std::function<void()>& stop,
                                    const SseOptions& opts) {
     Request req;
@@ -125,7 +127,7 @@ asio::awaitable<void> serve_events(beast::tcp_stream& stream, const http::reques
         res.body() = std::move(refused->body);
         res.keep_alive(false);
         res.prepare_payload();
-        stream.expires_after(opts.write_timeout);
+        beast::get_lowest_layer(stream).expires_after(opts.write_timeout);
         auto [ec, n] = co_await http::async_write(stream, res, use_tuple);
         (void)ec;
         co_return;
@@ -138,7 +140,7 @@ asio::awaitable<void> serve_events(beast::tcp_stream& stream, const http::reques
         stopped = true;
         timer.cancel();
         beast::error_code ignored;
-        stream.socket().cancel(ignored);
+        beast::get_lowest_layer(stream).socket().cancel(ignored);
     };
     auto sub = bus->subscribe([&timer] { timer.cancel(); });
 
@@ -177,7 +179,7 @@ asio::awaitable<void> serve_events(beast::tcp_stream& stream, const http::reques
             if (ec) continue;  // woken by an event
             out = ": ping\n\n";
         }
-        stream.expires_after(opts.write_timeout);
+        beast::get_lowest_layer(stream).expires_after(opts.write_timeout);
         auto [wec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
         if (wec) {
             spdlog::debug("event stream closed after id {}: {}", cursor, wec.message());
@@ -187,5 +189,14 @@ asio::awaitable<void> serve_events(beast::tcp_stream& stream, const http::reques
         last_write = Clock::now();
     }
 }
+
+// The two streams the server serves: plain TCP and TLS over it.
+template asio::awaitable<void> serve_events(beast::tcp_stream&, const http::request<http::string_body>&,
+                                            const std::shared_ptr<station::EventBus>&, std::function<void()>&,
+                                            const SseOptions&);
+template asio::awaitable<void> serve_events(beast::ssl_stream<beast::tcp_stream>&,
+                                            const http::request<http::string_body>&,
+                                            const std::shared_ptr<station::EventBus>&, std::function<void()>&,
+                                            const SseOptions&);
 
 }  // namespace certlab::api

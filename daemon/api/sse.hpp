@@ -12,7 +12,6 @@
 #include <string_view>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
@@ -42,7 +41,10 @@ struct SseOptions {
 /// behind, or `stop` is called (the server's stop()); a bad query gets a 400 problem
 /// instead. The arguments must outlive the stream (the caller's frame holds them).
 /// `stop` is set here to what ends the stream, and cleared before returning.
-boost::asio::awaitable<void> serve_events(boost::beast::tcp_stream& stream,
+/// `Stream` is beast::tcp_stream or beast::ssl_stream<beast::tcp_stream> (instantiated
+/// in sse.cpp).
+template <class Stream>
+boost::asio::awaitable<void> serve_events(Stream& stream,
                                           const boost::beast::http::request<boost::beast::http::string_body>& msg,
                                           const std::shared_ptr<station::EventBus>& bus,
                                           std::function<void()>& stop, const SseOptions& opts);

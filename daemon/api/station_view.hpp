@@ -102,6 +102,14 @@ struct ActionResult {
     std::string error;
 };
 
+/// What re-reading the configuration came to (SIGHUP, POST /v1/reload).
+struct ReloadResult {
+    int http_status = 200;             ///< 200 applied; 422 refused: the running config stays
+    std::vector<std::string> changes;  ///< what changed, one line each ("device printer-2 added")
+    std::vector<std::string> warnings; ///< what was not applied now, and why
+    std::vector<std::string> errors;   ///< 422: file:line:column: what was expected
+};
+
 /// A technician's answer to a prompt, as the API received it.
 struct PromptAnswerInput {
     std::string answer;  ///< as typed: "yes", "torn", "79.5", free text
@@ -130,6 +138,9 @@ public:
     [[nodiscard]] virtual std::optional<std::string> suggest_profile(const std::string& address,
                                                                      const std::string& driver,
                                                                      const std::string& profile_id) const = 0;
+    /// Re-reads the configuration file (station.yaml, profiles, suites) and applies it
+    /// without disturbing runs in flight; a config with errors is refused (422).
+    virtual ReloadResult reload() = 0;
     /// Releases a quarantined device so it is brought up again: 404 unknown, 409 not quarantined.
     virtual ActionResult release_device(const std::string& device_id) = 0;
     /// Asks run `run_id` to stop at its next step boundary, "aborted by <by>: <reason>"

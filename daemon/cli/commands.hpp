@@ -2,6 +2,7 @@
 // throws CliError for anything that ends it early.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -13,6 +14,26 @@ namespace certlab::cli {
 struct Output {
     bool json = false;  ///< print the API's JSON (pretty) instead of tables
 };
+
+/// `certlab token new --name N --role R`: a new random token, printed once, and the
+/// `NAME ROLE sha256:HEX` line to add to the station's tokens file. Needs no station.
+int cmd_token_new(const std::string& name, const std::string& role);
+
+struct WatchOptions {
+    std::int64_t run = 0;     ///< > 0: only this run; exits when it ends, with its exit code
+    std::string device;       ///< only this device
+    bool until_idle = false;  ///< exit once no device has a run queued or running
+    bool plain = false;       ///< plain lines even on a terminal
+    int max_reconnects = 30;  ///< consecutive failed reconnects before giving up
+};
+
+/// `certlab watch`: live progress per device (scenario, step, soak iteration k/N, ETA)
+/// as bars on a terminal, plain lines otherwise. Reconnects with Last-Event-ID.
+int cmd_watch(const ApiClient& api, const HttpClient& http, const WatchOptions& opts);
+
+/// `certlab fleet status`: every station of the stations file, asked in parallel.
+/// Exit 0 when every station answered, else exit_usage (the table still shows all).
+int cmd_fleet_status(const std::string& stations_file, std::chrono::seconds timeout, Output out);
 
 /// `certlab status`: health line and the devices table.
 int cmd_status(const ApiClient& api, Output out);

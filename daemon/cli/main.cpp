@@ -7,6 +7,7 @@
 
 #include "cli/cert_args.hpp"
 #include "cli/commands.hpp"
+#include "cli/stations.hpp"
 
 using namespace certlab::cli;
 
@@ -26,11 +27,42 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", timeout_s, "seconds to wait for each answer")
         ->capture_default_str()
         ->check(CLI::Range(1, 3600));
+    std::string token_file, ca_file;
+    if (const char* env = std::getenv("CERTLAB_CA"); env && *env) ca_file = env;
+    app.add_option("--token-file", token_file,
+                   "file holding the bearer token (env CERTLAB_TOKEN_FILE; or the token itself in CERTLAB_TOKEN)");
+    app.add_option("--ca", ca_file, "CA certificates (PEM) to verify an https:// station with (env CERTLAB_CA)");
     app.add_flag("--json", out.json, "print the API's JSON instead of tables");
     // Global options may also follow the command: `certlab runs --json`.
     app.fallthrough();
 
     auto* status = app.add_subcommand("status", "station health and devices");
+
+    WatchOptions watch_opts;
+    auto* watch = app.add_subcommand("watch", "live progress per device: scenario, step, soak iteration, ETA");
+    watch->add_option("--run", watch_opts.run, "only this run; exit when it ends, with its exit code")
+        ->check(CLI::PositiveNumber);
+    watch->add_option("--device", watch_opts.device, "only this device");
+    watch->add_flag("--until-idle", watch_opts.until_idle, "exit once no run is queued or running");
+    watch->add_flag("--plain", watch_opts.plain, "plain lines even on a terminal");
+
+    std::string stations_file;
+    app.add_option("--stations", stations_file,
+                   "stations file: NAME URL [ca=FILE] [token-file=FILE] per line (env CERTLAB_STATIONS; "
+                   "default ~/.config/certlab/stations); --station may then be a NAME");
+    auto* fleet = app.add_subcommand("fleet", "every station of the stations file");
+    fleet->require_subcommand(1);
+    auto* fleet_status = fleet->add_subcommand("status", "health, devices, active runs and waiting prompts per station");
+
+    auto* token = app.add_subcommand("token", "API tokens");
+    token->require_subcommand(1);
+    std::string token_name, token_role = "viewer";
+    auto* token_new = token->add_subcommand(
+        "new", "make a token: prints it once, and the line for the station's tokens file (its hash)");
+    token_new->add_option("--name", token_name, "who or what gets it (shown in the station's log)")->required();
+    token_new->add_option("--role", token_role, "viewer, operator or admin")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"viewer", "operator", "admin"}));
 
     std::string device;
     int limit = 20;
@@ -107,7 +139,21 @@ int main(int argc, char** argv) {
     }
 
     try {
-        ApiClient api(HttpClient(parse_station_url(station), std::chrono::seconds(timeout_s)));
+        if (*token_new) return cmd_token_new(token_name, token_role);
+        if (*fleet_status) return cmd_fleet_status(stations_file, std::chrono::seconds(timeout_s), out);
+        // A name from the stations file stands for its URL, CA and token file.
+        if (station.find("://") == std::string::npos && station.find(':') == std::string::npos)
+            for (const auto& e : read_stations(stations_file.empty() ? default_stations_file() : stations_file,
+                                               !stations_file.empty()))
+                if (e.name == station) {
+                    station = e.url;
+                    if (ca_file.empty()) ca_file = e.ca_file;
+                    if (token_file.empty()) token_file = e.token_file;
+                }
+        HttpClient http(parse_station_url(station), std::chrono::seconds(timeout_s),
+                        ClientAuth{read_token(token_file), ca_file});
+        ApiClient api(http);
+        if (*watch) return cmd_watch(api, http, watch_opts);
         if (*status) return cmd_status(api, out);
         if (*runs) return cmd_runs(api, out, device, limit);
         if (*show) return cmd_run_show(api, out, run_id, show_steps);

@@ -23,6 +23,21 @@ fs::path resolve(const fs::path& base_file, const std::string& p) {
     return path.is_absolute() ? path : (base_file.parent_path() / path).lexically_normal();
 }
 
+/// "10MiB", "512KiB", "1GiB", "2MB", "4096" (bytes) -> bytes; 0 when malformed.
+std::uint64_t parse_size(const std::string& text) {
+    std::uint64_t n = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || ptr == text.data()) return 0;
+    std::string unit(ptr, text.data() + text.size());
+    unit.erase(0, unit.find_first_not_of(' '));
+    static const std::map<std::string, std::uint64_t, std::less<>> units{
+        {"", 1}, {"B", 1}, {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+        {"kB", 1000}, {"KB", 1000}, {"MB", 1000'000}, {"GB", 1000'000'000}};
+    auto it = units.find(unit);
+    if (it == units.end() || n > (std::uint64_t{1} << 40) / it->second) return 0;
+    return n * it->second;
+}
+
 bool valid_id(std::string_view id) {
     return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
         return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
@@ -206,16 +221,25 @@ StationConfig load_station_config(const fs::path& file, const PluginLoader& plug
         cfg.store_path = resolve(cfg.file, "certlab.db");
     }
     if (auto api = root["api"]) {
-        f.check_keys(api, {"bind", "port"}, "api");
         cfg.api_bind = f.get_string(api, "bind", "api", cfg.api_bind);
         cfg.api_port = static_cast<std::uint16_t>(f.get_int(api, "port", cfg.api_port, 0, 65535));
     }
+    read_api_config(f, root["api"], cfg.file, cfg.api_bind, cfg.api);
     if (auto log = root["log"]) {
-        f.check_keys(log, {"level"}, "log");
+        f.check_keys(log, {"level", "file", "max_size", "max_files"}, "log");
         cfg.log_level = f.get_string(log, "level", "log", cfg.log_level);
         static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error"};
         if (!levels.contains(cfg.log_level))
             f.fail(log["level"], "level: expected trace, debug, info, warn or error");
+        if (log["file"]) cfg.log_file = resolve(cfg.file, f.get_string(log, "file", "log"));
+        if (auto size = log["max_size"]) {
+            cfg.log_max_size = parse_size(f.scalar(size, "max_size"));
+            if (cfg.log_max_size < 1024)
+                f.fail(size, "max_size: expected a size of at least 1KiB such as 10MiB, 512KiB or 1048576");
+        }
+        cfg.log_max_files = static_cast<int>(f.get_int(log, "max_files", cfg.log_max_files, 1, 1000));
+        if ((log["max_size"] || log["max_files"]) && cfg.log_file.empty())
+            f.fail(log, "log: max_size and max_files need 'file', the log file to rotate");
     }
 
     if (auto disc = root["discovery"]) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/api_config.hpp"
 #include "inventory/match_spec.hpp"
 #include "sdk/profile_action.hpp"
 #include "sdk/settings.hpp"
@@ -95,9 +96,14 @@ struct StationConfig {
     std::string station_id = "station";
     std::string api_bind = "127.0.0.1";
     std::uint16_t api_port = 8470;
+    ApiConfig api;                       ///< access control, TLS, request limits
     std::filesystem::path store_path;
     bool store_sync_full = true;         ///< fsync every commit (power-loss safe)
     std::string log_level = "info";
+    /// `log.file`: log to this file, rotated, when not under systemd (empty: stderr).
+    std::filesystem::path log_file;
+    std::uint64_t log_max_size = 10 * 1024 * 1024;  ///< [bytes] rotate past this size
+    int log_max_files = 5;                          ///< rotated files kept beside the current one
     std::chrono::milliseconds reconnect_interval{2000};  ///< retry a lost device this often
     std::chrono::seconds shutdown_grace{10};             ///< wait this long for runs to stop
     int quarantine_after = 5;  ///< consecutive link faults before a device is quarantined (0 = never)

@@ -121,6 +121,7 @@ void EventBus::step(const record::StepResult& s, const std::string& scenario, in
               {"attempt", s.attempt},
               {"outcome", record::to_string(s.outcome)},
               {"duration_us", s.duration_us},
+              {"started_at", record::format_time(s.started_at)},
               {"reason", s.reason}};
     publish("step", api::dump(d), s.run_id, device);
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "api/access.hpp"
 #include "api/server.hpp"
 #include "inventory/matcher.hpp"
 #include "inventory/mdns_watcher.hpp"
@@ -44,6 +45,7 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
     if (overrides.store_path) cfg_.store_path = *overrides.store_path;
     if (overrides.api_port) cfg_.api_port = *overrides.api_port;
     record_ = std::move(overrides.record);
+    log_level_override_ = std::move(overrides.log_level);
     events_ = std::make_shared<EventBus>(EventBus::first_id_now());
     log_plugins(cfg_.plugins);
 
@@ -118,9 +120,29 @@ void Station::start() {
     api::Server::Options opts;
     opts.bind = cfg_.api_bind;
     opts.port = cfg_.api_port;
+    opts.max_body = cfg_.api.max_body;
+    opts.max_header = cfg_.api.max_header;
+    opts.idle_timeout = cfg_.api.idle_timeout;
+    opts.request_timeout = cfg_.api.request_timeout;
+    opts.max_connections = cfg_.api.max_connections;
+    opts.tls_cert = cfg_.api.tls_cert;
+    opts.tls_key = cfg_.api.tls_key;
+    if (!cfg_.api.tokens_file.empty()) {
+        opts.tokens = std::make_shared<const api::TokenTable>(api::TokenTable::load(cfg_.api.tokens_file));
+        if (opts.tokens->empty()) {
+            // The package installs the file empty: until a token is added, the API is
+            // open, so it must not be reachable from elsewhere.
+            if (!config::is_loopback_address(cfg_.api_bind) && !cfg_.api.allow_insecure)
+                throw sdk::ConfigError(cfg_.api.tokens_file.string() + ": the API tokens file holds no token, and api.bind " +
+                                       cfg_.api_bind + " is reachable from other machines; add a token (certlab token new) "
+                                       "or set api.allow_insecure: true");
+            spdlog::info("API tokens file {} holds no token: access control is off",
+                         cfg_.api.tokens_file.string());
+        }
+    }
+    if (!cfg_.api.insecure_warning.empty()) spdlog::warn("{}", cfg_.api.insecure_warning);
     api_ = std::make_unique<api::Server>(io_.get_executor(), *this, opts);
     api_->start();
-    spdlog::info("API listening on http://{}:{}", cfg_.api_bind, api_->port());
     for (auto& [id, dev] : devices_) spawn(io_, supervise(*dev), "device supervisor " + id);
     for (auto& active : resuming_) enqueue(std::move(active));
     resuming_.clear();
@@ -257,7 +279,11 @@ sdk::Task<void> Station::supervise(Device& device) {
     // Bring the device up, and again whenever it is lost and idle. Sleeps in short
     // slices so shutdown never waits on a supervisor.
     auto next_try = std::chrono::steady_clock::now();
+    const auto id = device.device_id();
     while (!stopping_) {
+        // A reload removed or replaced the device (station_reload.cpp keeps the
+        // object alive, so comparing the address is enough): its supervisor ends.
+        if (auto it = devices_.find(id); it == devices_.end() || it->second.get() != &device) co_return;
         device.check_link();
         // A device a run holds is the run's to reopen (a resumed run may hold one
         // that was never brought up by this process).
@@ -277,7 +303,6 @@ sdk::Task<void> Station::supervise(Device& device) {
                 device.bring_up_failed(e.what());
             }
             if (!unclaim.empty()) {
-                const auto id = device.device_id();
                 const auto address = device.address();
                 spdlog::warn("{}: unclaimed: {}", address, unclaim);
                 device.close();

@@ -43,6 +43,7 @@ public:
         std::optional<std::filesystem::path> store_path;
         std::optional<std::uint16_t> api_port;
         std::optional<RecordOptions> record;  ///< --record: capture every device's sessions
+        std::optional<std::string> log_level;  ///< --log-level: wins over log.level, at start and reload
     };
 
     /// Loads suites, opens the store (marking runs cut by a crash `interrupted`),
@@ -56,6 +57,12 @@ public:
     /// `done` is called (on the executor) when all is closed.
     void shutdown(std::function<void()> done);
     [[nodiscard]] std::uint16_t api_port() const;
+    /// Applies a newly loaded configuration (station/station_reload.cpp): suites for
+    /// the next runs, profiles, declared devices added, changed or removed, wiring,
+    /// log level. Runs in flight keep what they started with; a device a run holds or
+    /// waits for is neither changed nor removed (a warning says so: reload again later).
+    /// What needs a restart (store, API, discovery, plugins, log file) is a warning.
+    api::ReloadResult reload(config::StationConfig cfg);
 
     // api::StationView
     [[nodiscard]] api::HealthInfo health() const override;
@@ -71,6 +78,8 @@ public:
         return prompts_->answer(prompt_id, input);
     }
     api::ActionResult release_device(const std::string& device_id) override;
+    /// Loads cfg_.file again and applies it with reload(StationConfig); 422 with the error.
+    api::ReloadResult reload() override;
     api::ActionResult abort_run(std::int64_t run_id, const std::string& by, const std::string& reason) override;
     [[nodiscard]] std::vector<api::ResourceInfo> resources() const override;
     [[nodiscard]] std::optional<std::string> suggest_profile(const std::string& address, const std::string& driver,
@@ -147,6 +156,13 @@ private:
     std::chrono::steady_clock::time_point started_;
     std::optional<RecordOptions> record_;
     StationMetrics metrics_;  ///< counters for GET /metrics, fed by every run's observer
+    // Reload (station_reload.cpp). Devices hold their profile by reference and runs
+    // their suite by pointer: what a reload replaces is kept until nothing uses it.
+    std::optional<std::string> log_level_override_;  ///< Overrides::log_level
+    std::vector<std::unique_ptr<config::StationConfig>> retired_configs_;  ///< profiles of kept devices
+    std::vector<std::vector<engine::Suite>> retired_suites_;  ///< suites of runs in flight
+    /// Removed devices: closed, kept so their supervisor sees them gone (never a reused address).
+    std::vector<std::unique_ptr<Device>> retired_devices_;
 };
 
 }  // namespace certlab::station

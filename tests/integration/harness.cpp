@@ -115,6 +115,14 @@ RunResult cli(const Daemon& d, std::vector<std::string> args) {
     return run(argv, 120s);
 }
 
+CliOutput certlab_cli(const TempDir& dir, std::vector<std::string> args) {
+    std::vector<std::string> argv{bin("certlab").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto err_file = dir / "cli.err";
+    auto r = run(argv, 120s, err_file);
+    return {r.status, r.out, read_file(err_file)};
+}
+
 std::vector<std::vector<std::string>> sql_rows(const std::filesystem::path& db, const std::string& query) {
     sqlite3* h = nullptr;
     if (sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {

@@ -64,6 +64,15 @@ private:
 /// Runs `certlab --station URL args...`.
 RunResult cli(const Daemon& d, std::vector<std::string> args);
 
+/// `certlab args...` as given (no --station added), its stderr kept apart (in
+/// dir/cli.err) so a refusal's message can be checked.
+struct CliOutput {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+CliOutput certlab_cli(const TempDir& dir, std::vector<std::string> args);
+
 /// Opens the store read-only and runs one query; every row, each column as text ("" for NULL).
 std::vector<std::vector<std::string>> sql_rows(const std::filesystem::path& db, const std::string& query);
 /// Opens the store read-only and runs one query returning a single integer/text.

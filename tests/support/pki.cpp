@@ -47,7 +47,8 @@ void make_ca(const std::filesystem::path& dir, const std::string& name, const st
 }  // namespace
 
 Pki make_pki(const std::filesystem::path& dir) {
-    Pki p{dir / "ca.pem", dir / "server.pem", dir / "server.key", dir / "other-ca.pem"};
+    Pki p{dir / "ca.pem", dir / "server.pem", dir / "server.key", dir / "other-ca.pem", dir / "expired-server.pem",
+          dir / "expired-server.key"};
     make_ca(dir, "ca", "certlab test CA");
     make_ca(dir, "other-ca", "certlab other CA");
     openssl(dir, {"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
@@ -58,6 +59,13 @@ Pki make_pki(const std::filesystem::path& dir) {
     openssl(dir, {"x509", "-req", "-in", (dir / "server.csr").string(), "-CA", p.ca.string(), "-CAkey",
                   (dir / "ca.key").string(), "-set_serial", "2", "-days", "2", "-extfile", (dir / "server.ext").string(),
                   "-out", p.server_cert.string()});
+    // Expired: OpenSSL 3.0's x509 has no -not_after, but -days -1 puts notAfter a day
+    // before notBefore (now), which verification reports as "certificate has expired".
+    openssl(dir, {"req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                  p.expired_server_key.string(), "-out", (dir / "expired-server.csr").string(), "-subj", "/CN=localhost"});
+    openssl(dir, {"x509", "-req", "-in", (dir / "expired-server.csr").string(), "-CA", p.ca.string(), "-CAkey",
+                  (dir / "ca.key").string(), "-set_serial", "3", "-days", "-1", "-extfile",
+                  (dir / "server.ext").string(), "-out", p.expired_server_cert.string()});
     return p;
 }
 

@@ -89,7 +89,14 @@ public:
         return {run.id, 202, {}};
     }
     const record::Store& store() const override { return store_; }
+    api::ReloadResult reload() override {
+        ++reload_calls;
+        if (reload_refuses) return {422, {}, {}, {"station.yaml:3:7: port: expected an integer"}};
+        return {200, {"device printer-2 added"}, {}, {}};
+    }
 
+    std::atomic<int> reload_calls{0};
+    std::atomic<bool> reload_refuses{false};
     std::atomic<int> start_calls{0};
     std::atomic<std::int64_t> last_certification{0};  ///< 0: the last run was for none
     std::atomic<bool> throw_on_start{false};
