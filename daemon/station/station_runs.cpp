@@ -165,7 +165,13 @@ Station::Blocked Station::blocked(const ActiveRun& active) const {
             return {"waiting for run " + std::to_string(q.front()) + " on device '" + id + "'", false};
         if (d->current_run) return {"device '" + id + "' is busy with run " + std::to_string(*d->current_run), false};
         // Identification has the link until it is done.
-        if (d->bringing_up()) return {"device '" + id + "' is being brought up", active.run.resumed == 0};
+        // A device that keeps failing to come up is caught mid-attempt as often as not:
+        // say why the last attempt failed, or a run that gives up does not tell why.
+        if (d->bringing_up()) {
+            std::string why = "device '" + id + "' is being brought up";
+            if (const auto reason = d->info().state_reason; !reason.empty()) why += " (last: " + reason + ")";
+            return {why, active.run.resumed == 0};
+        }
         // A resumed run goes on with the devices it had, up or not: a restart may
         // have cut a power cycle with the dut's power off, and the run's own setup
         // and power cycle are what bring it back (its steps wait lost_wait for it).
