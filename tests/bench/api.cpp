@@ -9,7 +9,7 @@
 //
 //   api [--devices 16] [--rate 1000] [--seconds 20] [--connections 16]
 //
-// wrk (Debian package wrk) must be on PATH. Note: wrk measures latency from when it
+// wrk (Debian package wrk) must be at /usr/bin/wrk. Note: wrk measures latency from when it
 // sends; with pacing, a stalled server delays later requests rather than counting
 // them late (coordinated omission), so read p99 together with the achieved rate.
 #include <unistd.h>
@@ -123,7 +123,9 @@ Pace measure(std::uint16_t port, const std::vector<std::int64_t>& runs, std::vec
 
 int main(int argc, char** argv) {
     const auto opt = parse(argc, argv);
-    if (test::run({"wrk", "--version"}, 5s).status < 0) fail("wrk is not installed (apt-get install wrk)");
+    // Debian's wrk; test::Process takes a path, not a name to look up.
+    const std::string wrk = "/usr/bin/wrk";
+    if (!std::filesystem::exists(wrk)) fail("wrk is not installed (apt-get install wrk)");
     test::TempDir dir;
     std::filesystem::create_directory(dir / "suites");
     // A long soak per device: status and a short print, paced like a real bench.
@@ -190,7 +192,7 @@ int main(int argc, char** argv) {
     const auto quiet = measure(port, runs, seq, [&] { std::this_thread::sleep_for(std::chrono::seconds(opt.seconds)); });
     std::string wrk_out;
     const auto loaded = measure(port, runs, seq, [&] {
-        auto r = test::run({"wrk", "-t", "2", "-c", std::to_string(opt.connections), "-d",
+        auto r = test::run({wrk, "-t", "2", "-c", std::to_string(opt.connections), "-d",
                             std::to_string(opt.seconds) + "s", "--timeout", "2s", "-s", (dir / "paced.lua").string(),
                             "http://127.0.0.1:" + std::to_string(port)},
                            std::chrono::seconds(opt.seconds + 30));
