@@ -1,5 +1,6 @@
 #include "api/json.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <variant>
@@ -39,7 +40,14 @@ json measurement_json(const record::Measurement& m) {
     };
 }
 
-/// A soak's running statistics; numbers that are not finite are null.
+json values_json(const sdk::Values& values) {
+    json out = json::object();
+    for (const auto& [name, value] : values) out[name] = value_json(value);
+    return out;
+}
+
+}  // namespace
+
 json soak_stats_json(const record::SoakStats& s) {
     auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
     json latency = json::array();
@@ -57,14 +65,6 @@ json soak_stats_json(const record::SoakStats& s) {
             {"latency", std::move(latency)}, {"drift", std::move(drift)}};
 }
 
-json values_json(const sdk::Values& values) {
-    json out = json::object();
-    for (const auto& [name, value] : values) out[name] = value_json(value);
-    return out;
-}
-
-}  // namespace
-
 std::string dump(const json& doc) {
     return doc.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -78,6 +78,30 @@ std::string to_hex(std::string_view bytes) {
         out += digits[c & 0xF];
     }
     return out;
+}
+
+json upload_json(const std::optional<upload::UploadStatus>& status, record::TimePoint now) {
+    if (!status) return {{"configured", false}};
+    const auto& s = *status;
+    auto when = [](const std::optional<record::TimePoint>& t) {
+        return t ? json(record::format_time(*t)) : json(nullptr);
+    };
+    json age = nullptr;
+    if (s.oldest) age = std::max(0.0, std::chrono::duration<double>(now - *s.oldest).count());
+    return {{"configured", true},
+            {"url", s.url},
+            {"state", s.state},
+            {"pending", s.pending},
+            {"oldest_pending_at", when(s.oldest)},
+            {"oldest_pending_age_s", age},
+            {"uploaded", s.uploaded},
+            {"replayed", s.replayed},
+            {"errors", s.errors},
+            {"consecutive_failures", s.consecutive_failures},
+            {"last_success_at", when(s.last_success_at)},
+            {"last_error", s.last_error},
+            {"last_error_at", when(s.last_error_at)},
+            {"next_attempt_at", when(s.next_attempt_at)}};
 }
 
 json health_json(const HealthInfo& health, record::TimePoint now) {

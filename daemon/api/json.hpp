@@ -22,6 +22,12 @@ namespace certlab::api {
 [[nodiscard]] nlohmann::ordered_json run_json(const record::Run& run, record::TimePoint now);
 [[nodiscard]] nlohmann::ordered_json scenario_json(const record::ScenarioResult& scenario);
 [[nodiscard]] nlohmann::ordered_json step_json(const record::StepResult& step);
+/// A soak's running statistics; numbers that are not finite are null. The same shape
+/// as the certification record's SoakStats (docs/record-api.openapi.yaml).
+[[nodiscard]] nlohmann::ordered_json soak_stats_json(const record::SoakStats& stats);
+/// GET /v1/upload: the uploader's state; `{"configured": false}` for none.
+[[nodiscard]] nlohmann::ordered_json upload_json(const std::optional<upload::UploadStatus>& status,
+                                                 record::TimePoint now);
 [[nodiscard]] nlohmann::ordered_json value_json(const sdk::Value& value);
 [[nodiscard]] nlohmann::ordered_json transcript_json(const sdk::Transcript& transcript);
 

@@ -92,6 +92,10 @@ Router make_routes(StationView& station) {
         return ok(health_json(station.health(), now()));
     });
 
+    r.add("GET", "/v1/upload", [&station](const Request&) {
+        return ok(upload_json(station.upload_status(), now()));
+    });
+
     r.add("GET", "/v1/devices", [&station](const Request&) {
         json list = json::array();
         for (const auto& d : station.devices()) list.push_back(device_json(d));

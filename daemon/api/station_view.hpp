@@ -13,6 +13,7 @@
 
 #include "record/model.hpp"
 #include "record/prompt.hpp"
+#include "upload/uploader.hpp"
 
 namespace certlab::record {
 class Store;
@@ -166,6 +167,8 @@ public:
     /// Puts the station's metrics into `out` for `GET /metrics`: its counters, and
     /// gauges computed now. A station that keeps none leaves `out` empty.
     virtual void collect_metrics(metrics::Registry& out) const { (void)out; }
+    /// The uploader's state (GET /v1/upload); nullopt when the station uploads nowhere.
+    [[nodiscard]] virtual std::optional<upload::UploadStatus> upload_status() const { return std::nullopt; }
 };
 
 }  // namespace certlab::api

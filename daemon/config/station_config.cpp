@@ -192,7 +192,8 @@ DeviceProfile load_profile(const fs::path& file) {
 StationConfig load_station_config(const fs::path& file, const PluginLoader& plugin_loader) {
     auto f = YamlFile::load(file);
     const auto& root = f.root();
-    f.check_keys(root, {"station", "store", "api", "log", "profiles", "suites", "devices", "wiring", "discovery", "plugins"},
+    f.check_keys(root, {"station", "store", "api", "upload", "log", "profiles", "suites", "devices", "wiring", "discovery",
+                  "plugins"},
                  "station config");
     StationConfig cfg;
     cfg.file = fs::absolute(file);
@@ -225,6 +226,7 @@ StationConfig load_station_config(const fs::path& file, const PluginLoader& plug
         cfg.api_port = static_cast<std::uint16_t>(f.get_int(api, "port", cfg.api_port, 0, 65535));
     }
     read_api_config(f, root["api"], cfg.file, cfg.api_bind, cfg.api);
+    read_upload_config(f, root["upload"], cfg.file, cfg.upload);
     if (auto log = root["log"]) {
         f.check_keys(log, {"level", "file", "max_size", "max_files"}, "log");
         cfg.log_level = f.get_string(log, "level", "log", cfg.log_level);

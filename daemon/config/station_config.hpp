@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "config/api_config.hpp"
+#include "config/upload_config.hpp"
 #include "inventory/match_spec.hpp"
 #include "sdk/profile_action.hpp"
 #include "sdk/settings.hpp"
@@ -97,6 +98,7 @@ struct StationConfig {
     std::string api_bind = "127.0.0.1";
     std::uint16_t api_port = 8470;
     ApiConfig api;                       ///< access control, TLS, request limits
+    UploadConfig upload;                 ///< where results go (the certification record)
     std::filesystem::path store_path;
     bool store_sync_full = true;         ///< fsync every commit (power-loss safe)
     std::string log_level = "info";

@@ -291,12 +291,57 @@ ALTER TABLE runs ADD COLUMN resumed INTEGER NOT NULL DEFAULT 0 CHECK (resumed >=
 CREATE INDEX step_results_by_scenario ON step_results (scenario_result_id, seq);
 )sql";
 
-constexpr std::array<Migration, 5> all{{
+// Version 6: the outbox (DESIGN.md section 6). What the certification record has
+// not acknowledged yet, in the order it must arrive there (a parent before its
+// children). Rows are added by triggers in the same transaction as the change they
+// announce (record/outbox.cpp creates them while upload is configured), so a
+// committed result is never missing from the outbox. Notes:
+// - A row names what to send (kind, parent, ref), not its content: the document is
+//   built from the store when the row reaches the head, so a certification or a
+//   soak's scenario that changes a hundred times while the record is down is sent
+//   once, in its latest state. outbox_pending makes that coalescing an INSERT OR
+//   IGNORE: at most one unfrozen row per item.
+// - Freezing: before its first attempt a row gets its idempotency key and the exact
+//   request (method, path, body), committed. Every retry, also after a crash or a
+//   kill, sends the same bytes under the same key, so the record stores it once.
+// - AUTOINCREMENT: ids are never reused, even after the outbox empties, so no two
+//   writes ever share an idempotency key.
+// - parent is 0 for certifications and runs (NULLs would be distinct in the index).
+constexpr std::string_view v6 = R"sql(
+CREATE TABLE outbox (
+  id          INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind        TEXT    NOT NULL
+    CHECK (kind IN ('certification', 'run', 'scenario', 'step', 'sign_off', 'issue')),
+  parent      INTEGER NOT NULL DEFAULT 0,
+  ref         INTEGER NOT NULL,
+  created_at  TEXT    NOT NULL,
+  idem_key    TEXT    UNIQUE,
+  method      TEXT,
+  path        TEXT,
+  body        TEXT,
+  frozen_at   TEXT,
+  attempts    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+  last_error  TEXT    NOT NULL DEFAULT '',
+  CHECK ((idem_key IS NULL) = (body IS NULL)),
+  CHECK ((idem_key IS NULL) = (frozen_at IS NULL))
+);
+CREATE UNIQUE INDEX outbox_pending ON outbox (kind, parent, ref) WHERE idem_key IS NULL;
+
+-- When upload was first enabled: everything recorded before then was put in the
+-- outbox at that moment (record/outbox.cpp), so the record gets the whole history.
+CREATE TABLE outbox_enabled (
+  id  INTEGER PRIMARY KEY CHECK (id = 1),
+  at  TEXT    NOT NULL
+);
+)sql";
+
+constexpr std::array<Migration, 6> all{{
     {1, v1},
     {2, v2},
     {3, v3},
     {4, v4},
     {5, v5},
+    {6, v6},
 }};
 static_assert(all.size() == Store::schema_version,
               "append a migration for every schema version");

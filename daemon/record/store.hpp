@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -14,6 +15,7 @@
 
 #include "record/certification.hpp"
 #include "record/model.hpp"
+#include "record/outbox.hpp"
 #include "record/prompt.hpp"
 
 struct sqlite3;
@@ -46,7 +48,7 @@ public:
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;
 
-    static constexpr int schema_version = 5;
+    static constexpr int schema_version = 6;
     [[nodiscard]] int version() const;
 
     /// Marks every run left `running` or `queued` by a previous process as
@@ -150,6 +152,29 @@ public:
     [[nodiscard]] std::optional<Prompt> get_prompt(std::int64_t id) const;
     /// The attachment of an answered prompt with its bytes; nullopt when it has none.
     [[nodiscard]] std::optional<Attachment> get_attachment(std::int64_t prompt_id) const;
+
+    // The outbox (store_outbox.cpp, schema version 6): what the certification record
+    // has not acknowledged yet, oldest first, parents before their children.
+
+    /// Starts filling the outbox: from now on every change to a run, scenario result,
+    /// step, certification, sign-off or issue adds a row in its own transaction (while
+    /// this Store is open). The first time ever, everything already recorded is put in
+    /// the outbox too. `on_enqueue` is called when a row is added, before its
+    /// transaction commits and with the store locked: it must only signal (the change
+    /// is visible to the next Store call).
+    void enable_outbox(std::function<void()> on_enqueue);
+    /// The oldest pending row; nullopt when the outbox is empty.
+    [[nodiscard]] std::optional<OutboxItem> outbox_head() const;
+    /// Fixes the request a row is sent as, for good; false when it was frozen already.
+    bool outbox_freeze(std::int64_t id, const OutboxRequest& request);
+    /// The record acknowledged the row: it leaves the outbox.
+    void outbox_done(std::int64_t id);
+    /// An attempt failed: counted, with the reason, and the row stays at the head.
+    void outbox_failed(std::int64_t id, const std::string& error);
+    /// An item that no longer exists in the store (a certification deleted, say)
+    /// leaves the outbox unsent.
+    void outbox_drop(std::int64_t id);
+    [[nodiscard]] OutboxStats outbox_stats() const;
 
     /// `PRAGMA integrity_check` result: "ok" when healthy.
     [[nodiscard]] std::string integrity_check() const;

@@ -3,6 +3,7 @@
 // store_read.cpp (reads); private to record/.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 
@@ -23,6 +24,8 @@ inline constexpr std::string_view scenario_columns =
 inline constexpr std::string_view step_columns =
     "id, run_id, scenario_result_id, seq, iteration, step_index, kind, action, args, "
     "\"values\", outcome, reason, started_at, duration_us, transcript, role, phase, attempt, retried, warning";
+
+struct OutboxStatements;  // store_outbox.cpp
 
 struct Store::Statements {
     explicit Statements(sqlite3* db);
@@ -63,6 +66,11 @@ struct Store::Statements {
     sql::Stmt measurements_of_step;
 
     CertStatements cert;  ///< the certification record's (store_cert.cpp)
+
+    /// Set by enable_outbox. shared_ptr: its deleter is bound where the type is
+    /// complete, so store.cpp need not see it.
+    std::shared_ptr<OutboxStatements> outbox;
+    std::function<void()> on_enqueue;
 
     // Declared last so it stops first; set by Store::open.
     std::unique_ptr<Checkpointer> checkpointer;

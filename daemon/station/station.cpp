@@ -19,6 +19,7 @@
 #include "sdk/error.hpp"
 #include "station/station_tasks.hpp"
 #include "station/events.hpp"
+#include "upload/uploader.hpp"
 
 namespace certlab::station {
 namespace asio = boost::asio;
@@ -102,6 +103,15 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
 
     store_ = record::Store::open(cfg_.store_path, {cfg_.store_sync_full ? record::Store::Sync::full
                                                                          : record::Store::Sync::normal});
+    if (cfg_.upload.enabled) {
+        // Before anything writes (take_back_unfinished_runs marks runs): from here on
+        // every commit also fills the outbox, in the same transaction.
+        uploader_ = std::make_shared<upload::Uploader>(*store_, cfg_.station_id, cfg_.upload);
+        store_->enable_outbox([weak = std::weak_ptr<upload::Uploader>(uploader_)] {
+            if (auto u = weak.lock()) u->poke();
+        });
+        uploader_->poke();
+    }
     take_back_unfinished_runs();
     prompts_ = std::make_unique<PromptDesk>(*store_);
     prompts_->set_events(events_.get());
@@ -433,6 +443,22 @@ void Station::collect_metrics(api::metrics::Registry& out) const {
     now.version = CERTLAB_VERSION;
     now.uptime = std::chrono::steady_clock::now() - started_;
     metrics_.collect(out, now);
+    const auto up = upload_status();
+    out.gauge("certlab_outbox_depth", "Results committed but not yet acknowledged by the certification record.")
+        .set(up ? static_cast<double>(up->pending) : 0.0);
+    out.gauge("certlab_outbox_oldest_age_seconds", "Age of the oldest result waiting in the outbox (0 when empty).")
+        .set(up && up->oldest ? std::chrono::duration<double>(std::chrono::system_clock::now() - *up->oldest).count()
+                              : 0.0);
+    out.counter("certlab_uploads_total", "Results the certification record acknowledged since certlabd started.")
+        .inc(up ? static_cast<double>(up->uploaded) : 0.0);
+    out.counter("certlab_upload_errors_total",
+                "Failed upload attempts since certlabd started (each retry counts; the outbox keeps the result).")
+        .inc(up ? static_cast<double>(up->errors) : 0.0);
+}
+
+std::optional<upload::UploadStatus> Station::upload_status() const {
+    if (!uploader_) return std::nullopt;
+    return uploader_->status();
 }
 
 std::vector<api::SuiteInfo> Station::suites() const {

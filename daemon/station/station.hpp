@@ -28,6 +28,9 @@
 namespace certlab::api {
 class Server;
 }
+namespace certlab::upload {
+class Uploader;
+}
 namespace certlab::inventory {
 class Watcher;
 class Matcher;
@@ -85,6 +88,7 @@ public:
     [[nodiscard]] std::optional<std::string> suggest_profile(const std::string& address, const std::string& driver,
                                                              const std::string& profile_id) const override;
     void collect_metrics(api::metrics::Registry& out) const override;
+    [[nodiscard]] std::optional<upload::UploadStatus> upload_status() const override;
 
 private:
     struct ActiveRun {
@@ -140,6 +144,9 @@ private:
     std::shared_ptr<EventBus> events_;
     std::vector<engine::Suite> suites_;
     std::unique_ptr<record::Store> store_;
+    /// Drains store_'s outbox to the certification record; null without `upload:`.
+    /// Shared so the store's enqueue callback can hold it weakly.
+    std::shared_ptr<upload::Uploader> uploader_;
     std::unique_ptr<certify::Desk> desk_;  ///< the certification record, over store_
     std::unique_ptr<PromptDesk> prompts_;  ///< technician prompts of every run, over store_
     std::map<std::string, std::unique_ptr<Device>, std::less<>> devices_;

@@ -106,6 +106,17 @@ api::ReloadResult Station::reload(config::StationConfig cfg) {
     };
     needs_restart(cfg.store_path != cfg_.store_path || cfg.store_sync_full != cfg_.store_sync_full, "store");
     needs_restart(cfg.api_bind != cfg_.api_bind || cfg.api_port != cfg_.api_port, "api");
+    needs_restart(cfg.api.tokens_file != cfg_.api.tokens_file || cfg.api.tls_cert != cfg_.api.tls_cert ||
+                      cfg.api.tls_key != cfg_.api.tls_key,
+                  "api tokens or TLS");
+    // The CA and token files' contents are read again at every reconnection; which
+    // files, and where to, is fixed at start.
+    const auto& nu = cfg.upload;
+    const auto& old = cfg_.upload;
+    needs_restart(nu.enabled != old.enabled || nu.url != old.url || nu.ca_file != old.ca_file ||
+                      nu.token_file != old.token_file || nu.timeout != old.timeout ||
+                      nu.backoff_initial != old.backoff_initial || nu.backoff_max != old.backoff_max,
+                  "upload");
     needs_restart(!same_discovery(cfg.discovery, cfg_.discovery), "discovery");
     needs_restart(cfg.plugin_dirs != cfg_.plugin_dirs, "plugins");
     needs_restart(cfg.log_file != cfg_.log_file || cfg.log_max_size != cfg_.log_max_size ||
@@ -115,6 +126,8 @@ api::ReloadResult Station::reload(config::StationConfig cfg) {
     cfg.store_sync_full = cfg_.store_sync_full;
     cfg.api_bind = cfg_.api_bind;
     cfg.api_port = cfg_.api_port;      // --api-port too
+    cfg.api = cfg_.api;
+    cfg.upload = cfg_.upload;
     cfg.discovery = cfg_.discovery;
     cfg.plugin_dirs = cfg_.plugin_dirs;
     cfg.plugins = cfg_.plugins;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "record_server.hpp"
 #include "support/http.hpp"
 #include "support/https_client.hpp"
 #include "support/pki.hpp"
@@ -18,67 +19,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr const char* token = "record-test-token-7f3a";
-
-/// A record server on ephemeral ports with its log in dir/record-server.log.
-class RecordServer {
-public:
-    RecordServer(const TempDir& dir, const Pki& pki, bool expired = false) : pki_(pki) {
-        write_file(dir / "tokens", std::string("# accepted tokens\n") + token + "\nanother-token\n");
-        log_ = dir / "record-server.log";
-        process_ = Process::start({bin("certlab-record-server").string(), "--tls-cert",
-                                   (expired ? pki.expired_server_cert : pki.server_cert).string(), "--tls-key",
-                                   (expired ? pki.expired_server_key : pki.server_key).string(), "--db",
-                                   (dir / "record.db").string(), "--token-file", (dir / "tokens").string(),
-                                   "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--seed", "7"},
-                                  log_);
-        for (int i = 0; i < 2; ++i) {
-            auto line = process_.read_line(10s);
-            REQUIRE_MESSAGE(line, "no ready line; log:\n" << read_file(log_));
-            if (line->rfind("admin on http://127.0.0.1:", 0) == 0) admin_port_ = static_cast<std::uint16_t>(std::stoi(line->substr(26)));
-            if (line->rfind("listening on https://127.0.0.1:", 0) == 0) port_ = static_cast<std::uint16_t>(std::stoi(line->substr(31)));
-        }
-        REQUIRE(port_ != 0);
-        REQUIRE(admin_port_ != 0);
-    }
-
-    [[nodiscard]] std::uint16_t port() const { return port_; }
-    [[nodiscard]] HttpsClient client(std::chrono::milliseconds timeout = 5s) const {
-        return HttpsClient(port_, {pki_.ca, "localhost", timeout});
-    }
-    /// A write with the test token and the given idempotency key.
-    [[nodiscard]] HttpsResponse write(const std::string& method, const std::string& target, const json& doc,
-                                      const std::string& key, std::chrono::milliseconds timeout = 5s) const {
-        return client(timeout).request(method, target, doc.dump(),
-                                       {{"Authorization", std::string("Bearer ") + token}, {"Idempotency-Key", key}});
-    }
-    [[nodiscard]] HttpsResponse get(const std::string& target) const {
-        return client().request("GET", target, {}, {{"Authorization", std::string("Bearer ") + token}});
-    }
-    void fault(const json& doc) const {
-        auto r = http("POST", admin_port_, "/faults", doc.dump());
-        REQUIRE_MESSAGE(r.status == 200, r.body);
-    }
-    [[nodiscard]] json admin(const std::string& target) const {
-        auto r = http_get(admin_port_, target);
-        REQUIRE_MESSAGE(r.status == 200, r.body);
-        return json::parse(r.body);
-    }
-    [[nodiscard]] std::int64_t items() const { return admin("/stats")["items_total"].get<std::int64_t>(); }
-    [[nodiscard]] std::string log() const { return read_file(log_); }
-    /// SIGKILL: no chance to finish anything in flight.
-    void kill() {
-        process_.signal(SIGKILL);
-        REQUIRE(process_.wait(10s));
-    }
-
-private:
-    Pki pki_;
-    std::filesystem::path log_;
-    Process process_;
-    std::uint16_t port_ = 0;
-    std::uint16_t admin_port_ = 0;
-};
+constexpr const char* token = record_token;
 
 const std::string hash(64, 'a');
 

@@ -186,14 +186,14 @@ std::string open_error(const fs::path& p) {
 TEST_CASE("store: a fresh database is at the current schema version, in WAL mode") {
     TempDir dir;
     auto store = Store::open(dir.db());
-    CHECK(Store::schema_version == 5);
+    CHECK(Store::schema_version == 6);
     CHECK(store->version() == Store::schema_version);
     CHECK(store->integrity_check() == "ok");
 
     RawDb raw(dir.db());
     CHECK(raw.scalar("PRAGMA user_version") == std::to_string(Store::schema_version));
     CHECK(raw.scalar("PRAGMA journal_mode") == "wal");
-    for (const char* table : {"runs", "scenario_results", "step_results", "measurements"}) {
+    for (const char* table : {"runs", "scenario_results", "step_results", "measurements", "outbox"}) {
         INFO(table);
         CHECK(raw.scalar(std::string("SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
                                      "AND name = '") + table + "'") == "1");
