@@ -16,17 +16,38 @@ std::string current_run(const Json& device) {
 
 }  // namespace
 
+/// "upload to https://record.example.net: 12 pending (oldest 3m 4s), retrying: <error>"
+void print_upload(const Json& up) {
+    if (!up.value("configured", false)) {
+        std::cout << "upload: not configured (results stay in this station's store)\n";
+        return;
+    }
+    const auto pending = up.value("pending", 0);
+    std::cout << "upload to " << text(up, "url") << ": " << paint(text(up, "state")) << ", " << pending
+              << " pending";
+    if (pending > 0) std::cout << " (oldest " << format_duration(up.value("oldest_pending_age_s", Json())) << ")";
+    std::cout << ", " << up.value("uploaded", 0) << " sent since start";
+    if (up.value("last_success_at", Json()).is_string())
+        std::cout << ", last success " << format_time(up["last_success_at"]);
+    std::cout << '\n';
+    if (up.value("consecutive_failures", 0) > 0)
+        std::cout << "  failing since " << up.value("consecutive_failures", 0) << " attempt(s): "
+                  << text(up, "last_error") << '\n';
+}
+
 int cmd_status(const ApiClient& api, Output out) {
     auto health = api.get("/v1/health");
     auto devices = api.get("/v1/devices");
+    auto upload = api.get("/v1/upload");
     if (out.json) {
-        // Two API documents under one roof, each verbatim.
-        print_json(Json{{"health", health}, {"devices", devices}});
+        // The API documents under one roof, each verbatim.
+        print_json(Json{{"health", health}, {"devices", devices}, {"upload", upload}});
         return exit_ok;
     }
     std::cout << "station " << text(health, "station_id") << "  certlabd "
               << text(health, "version") << "  " << paint(text(health, "status")) << "  up "
               << format_duration(health.value("uptime_s", Json())) << '\n';
+    print_upload(upload);
     const auto& list = devices.value("devices", Json::array());
     if (list.empty()) {
         std::cout << "\nno devices\n";

@@ -21,7 +21,7 @@ std::string paint(std::string_view word) {
     if (word == "pass" || word == "ok" || word == "certified") code = "32";
     else if (word == "fail" || word == "failed" || word == "rejected" || word == "critical") code = "31";
     else if (word == "error" || word == "timeout" || word == "aborted" || word == "interrupted" ||
-             word == "lost" || word == "quarantined")
+             word == "lost" || word == "quarantined" || word == "retrying")
         code = "33";
     else if (word == "running" || word == "busy" || word == "passed") code = "36";
     if (!code) return std::string(word);

@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "record/certification.hpp"
@@ -165,10 +166,18 @@ public:
     void enable_outbox(std::function<void()> on_enqueue);
     /// The oldest pending row; nullopt when the outbox is empty.
     [[nodiscard]] std::optional<OutboxItem> outbox_head() const;
+    /// The `limit` oldest pending rows, oldest first.
+    [[nodiscard]] std::vector<OutboxItem> outbox_next(int limit) const;
     /// Fixes the request a row is sent as, for good; false when it was frozen already.
     bool outbox_freeze(std::int64_t id, const OutboxRequest& request);
+    /// Freezes several rows in one transaction (one fsync); rows frozen already keep
+    /// their request.
+    void outbox_freeze(const std::vector<std::pair<std::int64_t, OutboxRequest>>& requests);
     /// The record acknowledged the row: it leaves the outbox.
     void outbox_done(std::int64_t id);
+    /// Several acknowledged rows leave in one transaction. Losing this write to a
+    /// crash costs only a re-send, which the record answers as a replay.
+    void outbox_done(const std::vector<std::int64_t>& ids);
     /// An attempt failed: counted, with the reason, and the row stays at the head.
     void outbox_failed(std::int64_t id, const std::string& error);
     /// An item that no longer exists in the store (a certification deleted, say)

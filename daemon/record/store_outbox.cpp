@@ -92,7 +92,7 @@ struct OutboxStatements {
         : db(db),
           head(db,
                "SELECT id, kind, parent, ref, created_at, attempts, last_error, idem_key, method, path, body "
-               "FROM outbox ORDER BY id LIMIT 1"),
+               "FROM outbox ORDER BY id LIMIT ?1"),
           freeze(db,
                  "UPDATE outbox SET idem_key = ?2, method = ?3, path = ?4, body = ?5, frozen_at = ?6 "
                  "WHERE id = ?1 AND idem_key IS NULL"),
@@ -129,25 +129,35 @@ void Store::enable_outbox(std::function<void()> on_enqueue) {
 }
 
 std::optional<OutboxItem> Store::outbox_head() const {
+    auto rows = outbox_next(1);
+    if (rows.empty()) return std::nullopt;
+    return std::move(rows.front());
+}
+
+std::vector<OutboxItem> Store::outbox_next(int limit) const {
     std::lock_guard lock(stmts_->mutex);
-    if (!stmts_->outbox) return std::nullopt;
+    std::vector<OutboxItem> out;
+    if (!stmts_->outbox) return out;
     const char* what = "read the outbox";
     Query q(stmts_->outbox->head);
-    if (!q.step(what)) return std::nullopt;
-    OutboxItem item;
-    item.id = q.int64(0);
-    auto kind = parse_outbox_kind(q.text(1));
-    if (!kind) throw StoreError(std::string(what) + ": unknown kind '" + std::string(q.text(1)) + "'");
-    item.kind = *kind;
-    item.parent = q.int64(2);
-    item.ref = q.int64(3);
-    item.created_at = parse_time(q.text(4)).value_or(TimePoint{});
-    item.attempts = q.integer(5);
-    item.last_error = q.text(6);
-    if (!q.is_null(7))
-        item.request = OutboxRequest{std::string(q.text(7)), std::string(q.text(8)), std::string(q.text(9)),
-                                     std::string(q.text(10))};
-    return item;
+    q.bind(1, limit);
+    while (q.step(what)) {
+        OutboxItem item;
+        item.id = q.int64(0);
+        auto kind = parse_outbox_kind(q.text(1));
+        if (!kind) throw StoreError(std::string(what) + ": unknown kind '" + std::string(q.text(1)) + "'");
+        item.kind = *kind;
+        item.parent = q.int64(2);
+        item.ref = q.int64(3);
+        item.created_at = parse_time(q.text(4)).value_or(TimePoint{});
+        item.attempts = q.integer(5);
+        item.last_error = q.text(6);
+        if (!q.is_null(7))
+            item.request = OutboxRequest{std::string(q.text(7)), std::string(q.text(8)), std::string(q.text(9)),
+                                         std::string(q.text(10))};
+        out.push_back(std::move(item));
+    }
+    return out;
 }
 
 bool Store::outbox_freeze(std::int64_t id, const OutboxRequest& r) {
@@ -161,6 +171,32 @@ bool Store::outbox_freeze(std::int64_t id, const OutboxRequest& r) {
                .bind(5, r.body)
                .bind(6, format_time(std::chrono::system_clock::now()))
                .run(what) > 0;
+}
+
+void Store::outbox_freeze(const std::vector<std::pair<std::int64_t, OutboxRequest>>& requests) {
+    std::lock_guard lock(stmts_->mutex);
+    const char* what = "freeze outbox rows";
+    const std::string now = format_time(std::chrono::system_clock::now());
+    Transaction tx(stmts_->tx, Transaction::Kind::write, what);
+    for (const auto& [id, r] : requests)
+        Query(stmts_->outbox->freeze)
+            .bind(1, id)
+            .bind(2, r.idempotency_key)
+            .bind(3, r.method)
+            .bind(4, r.path)
+            .bind(5, r.body)
+            .bind(6, now)
+            .run(what);
+    tx.commit(what);
+}
+
+void Store::outbox_done(const std::vector<std::int64_t>& ids) {
+    if (ids.empty()) return;
+    std::lock_guard lock(stmts_->mutex);
+    const char* what = "remove acknowledged outbox rows";
+    Transaction tx(stmts_->tx, Transaction::Kind::write, what);
+    for (auto id : ids) Query(stmts_->outbox->done).bind(1, id).run(what);
+    tx.commit(what);
 }
 
 void Store::outbox_done(std::int64_t id) {

@@ -29,6 +29,9 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 /// An idle uploader looks at the outbox this often even unpoked: rows added by
 /// another process (an operator's sqlite3 shell) have no trigger to poke it.
 constexpr std::chrono::seconds idle_recheck{1};
+/// Rows taken, and frozen in one transaction, at a time: one fsync of the station's
+/// store per batch instead of one per result.
+constexpr int batch_size = 64;
 
 /// "HTTP 503 Service Unavailable: the record is down for maintenance", from a
 /// problem+json answer when there is one.
@@ -74,6 +77,7 @@ struct Uploader::Impl {
     bool stopping = false;  ///< io thread only
     bool idle = false;      ///< io thread only: the timer is an idle wait a poke may cut short
     bool poked = false;     ///< io thread only: a row was added since the last look
+    bool store_failed = false;  ///< io thread only: the last look at the outbox failed
     std::mt19937_64 rng{std::random_device{}()};
 
     mutable std::mutex mutex;  ///< guards status
@@ -116,7 +120,6 @@ asio::awaitable<void> Uploader::Impl::backoff_wait() {
 }
 
 void Uploader::Impl::succeeded(const record::OutboxItem& item, const RecordAnswer& answer) {
-    store.outbox_done(item.id);
     std::int64_t failures = 0;
     {
         std::lock_guard lock(mutex);
@@ -155,23 +158,35 @@ void Uploader::Impl::failed(const record::OutboxItem& item, const std::string& e
 }
 
 asio::awaitable<void> Uploader::Impl::run() {
+    std::vector<std::int64_t> acked;  // acknowledged, not yet removed from the outbox
+    auto flush = [&] {
+        store.outbox_done(acked);
+        acked.clear();
+    };
     while (!stopping) {
-        std::optional<record::OutboxItem> head;
+        std::vector<record::OutboxItem> batch;
         try {
-            head = store.outbox_head();
-            if (head && !head->request) {
-                auto request = build_request(store, station_id, *head);
+            flush();
+            batch = store.outbox_next(batch_size);
+            // Frozen before their first attempt, a batch in one transaction: every
+            // retry, also after a crash, sends these bytes under this key.
+            std::vector<std::pair<std::int64_t, record::OutboxRequest>> to_freeze;
+            std::vector<std::int64_t> gone;
+            for (auto& item : batch) {
+                if (item.request) continue;
+                auto request = build_request(store, station_id, item);
                 if (!request) {
-                    spdlog::warn("upload: {} {}/{} is no longer in the store; not sent", record::to_string(head->kind),
-                                 head->parent, head->ref);
-                    store.outbox_drop(head->id);
+                    spdlog::warn("upload: {} {}/{} is no longer in the store; not sent", record::to_string(item.kind),
+                                 item.parent, item.ref);
+                    gone.push_back(item.id);
                     continue;
                 }
-                // Frozen before the first attempt: every retry, also after a crash,
-                // sends these bytes under this key.
-                store.outbox_freeze(head->id, *request);
-                head->request = std::move(*request);
+                item.request = *request;
+                to_freeze.emplace_back(item.id, std::move(*request));
             }
+            if (!to_freeze.empty()) store.outbox_freeze(to_freeze);
+            store.outbox_done(gone);
+            std::erase_if(batch, [](const record::OutboxItem& i) { return !i.request; });
         } catch (const std::exception& e) {
             // The store is the station's own (a full disk, say): not the record's fault,
             // but nothing can be sent until it reads again.
@@ -180,43 +195,51 @@ asio::awaitable<void> Uploader::Impl::run() {
             status.last_error = std::string("reading the outbox failed: ") + e.what();
             status.last_error_at = std::chrono::system_clock::now();
             ++status.consecutive_failures;
-            head.reset();
+            ++status.errors;
+            batch.clear();
+            store_failed = true;
         }
-        if (!head) {
+        if (batch.empty()) {
             if (stopping) break;
-            bool had_error = false;
-            {
-                std::lock_guard lock(mutex);
-                had_error = status.consecutive_failures > 0;
-            }
-            if (had_error) co_await backoff_wait();
-            else {
+            if (store_failed) {
+                store_failed = false;
+                co_await backoff_wait();
+            } else {
                 set_state("idle");
                 co_await idle_wait();
             }
             continue;
         }
         set_state("sending");
-        std::optional<RecordAnswer> answer;
-        std::string error;
-        try {
-            answer = co_await client.send(*head->request);
-        } catch (const std::exception& e) {
-            error = e.what();
+        for (const auto& item : batch) {
+            std::optional<RecordAnswer> answer;
+            std::string error;
+            try {
+                answer = co_await client.send(*item.request);
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+            if (stopping) break;
+            if (answer && answer->status >= 200 && answer->status < 300) {
+                acked.push_back(item.id);
+                succeeded(item, *answer);
+                continue;
+            }
+            if (answer) {
+                error = describe_refusal(*answer, *item.request);
+                // A refusal may have left the connection in any state; and after a 401 the
+                // token must be read again.
+                client.close();
+            }
+            failed(item, error);
+            co_await backoff_wait();
+            break;  // the rest of the batch waits behind this row: order is kept
         }
-        if (stopping) break;
-        if (answer && answer->status >= 200 && answer->status < 300) {
-            succeeded(*head, *answer);
-            continue;
-        }
-        if (answer) {
-            error = describe_refusal(*answer, *head->request);
-            // A refusal may have left the connection in any state; and after a 401 the
-            // token must be read again.
-            client.close();
-        }
-        failed(*head, error);
-        co_await backoff_wait();
+    }
+    try {
+        flush();
+    } catch (const std::exception& e) {
+        spdlog::warn("upload: {}", e.what());  // re-sent at the next start, and replayed
     }
     set_state("stopped");
 }
