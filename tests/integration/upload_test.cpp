@@ -48,8 +48,9 @@ void write_token(const std::filesystem::path& file, const std::string& token, mo
 }
 
 /// station.yaml with one printer and `upload:` to the record at `port`.
-std::string upload_yaml(const TempDir& dir, const Sim& sim, std::uint16_t port, const std::filesystem::path& ca) {
-    auto yaml = station_yaml({{"p", sim.address, ""}}, dir / "store.db", dir / "suites");
+std::string upload_yaml(const TempDir& dir, const Sim& sim, std::uint16_t port, const std::filesystem::path& ca,
+                        const std::filesystem::path& suites = {}) {
+    auto yaml = station_yaml({{"p", sim.address, ""}}, dir / "store.db", suites.empty() ? dir / "suites" : suites);
     yaml += "upload:\n  url: https://localhost:" + std::to_string(port) + "\n";
     yaml += "  ca: " + ca.string() + "\n";
     yaml += "  token_file: " + (dir / "record-token").string() + "\n";
@@ -138,6 +139,9 @@ void check_record_matches_store(const std::filesystem::path& db, const RecordSer
     }
     CHECK(mismatches == 0);
     expected += steps;
+    // Certifications, sign-offs and issues are compared by the test that makes them.
+    for (const char* table : {"certifications", "signoffs", "issues"})
+        expected += std::stoul(sql_value(db, std::string("SELECT count(*) FROM ") + table));
     // Nothing in the record that the store does not have.
     CHECK(items.size() == expected);
     CHECK(record.admin("/stats")["items"].value("step", 0) == static_cast<std::int64_t>(steps));
@@ -279,4 +283,63 @@ TEST_CASE("upload: a wrong CA, a bad token, a token file others can read and an 
         const auto cli_status = cli(d, {"status"});
         CHECK_MESSAGE(cli_status.out.find(": idle, 0 pending, ") != std::string::npos, cli_status.out);
     }
+}
+
+TEST_CASE("upload: a certification with its run, sign-offs and issues reaches the record, parents first") {
+    TempDir dir;
+    const auto pki = make_pki(dir.path());
+    RecordServer record(dir, pki);
+    write_token(dir / "record-token", record_token);
+    auto sim = start_printer(Link::pty);
+    Daemon d(dir, upload_yaml(dir, sim, record.port(), pki.ca, source("lab-config/suites")));
+    REQUIRE_MESSAGE(d.wait_for_state({"p"}, "ready"), d.log());
+
+    auto intake = cli(d, {"intake", "--partner", "Acme", "--integration", "Acme POS", "--model", "CERTLAB-SIM-80",
+                          "--serial", "SIM0001", "--firmware", "1.00", "--permission", "orders.print", "--device", "p",
+                          "--by", "tom"});
+    REQUIRE(intake.status == 0);
+    const auto id = intake.out.substr(0, intake.out.find('\n'));
+    auto run = cli(d, {"run", "start", "--device", "p", "--suite", "receipt-printer", "--certification", id, "--wait"});
+    CHECK(run.status == 0);
+    CHECK(cli(d, {"certify", id, "PRN-001", "--by", "eve"}).status == 0);
+    CHECK(cli(d, {"reject", id, "PRN-002", "--feedback", "the identification string is truncated", "--by", "eve"})
+              .status == 0);
+    CHECK(cli(d, {"issue", "add", id, "--title", "Manual needs the DIP switch table", "--by", "tom"}).status == 0);
+    wait_drained(d, 60s);
+
+    const auto db = dir / "store.db";
+    check_record_matches_store(db, record);
+    const auto items = record_items(record);
+    const std::string cert_key = "test-bench/certification/" + id;
+    REQUIRE(items.count(cert_key));
+    const auto& cert = items.at(cert_key)["item"];
+    CHECK(cert["partner"] == "Acme");
+    CHECK(cert["phase"] == sql_value(db, "SELECT phase FROM certifications WHERE id = " + id));
+    CHECK(cert["plan"].size() == std::stoul(sql_value(db, "SELECT count(*) FROM plan_items WHERE certification_id = " + id)));
+    CHECK(cert["phases"].size() ==
+          std::stoul(sql_value(db, "SELECT count(*) FROM phase_changes WHERE certification_id = " + id)));
+    for (const auto& so : sql_rows(db, "SELECT id, scenario_id, verdict, scenario_result_id FROM signoffs")) {
+        const auto key = cert_key + "/sign-off/" + so[0];
+        REQUIRE_MESSAGE(items.count(key), key);
+        CHECK(items.at(key)["item"]["scenario"] == so[1]);
+        CHECK(items.at(key)["item"]["verdict"] == so[2]);
+        CHECK(items.at(key)["item"]["result_id"] == std::stoll(so[3]));
+    }
+    const auto issues = sql_rows(db, "SELECT id, title, status FROM issues");
+    CHECK(issues.size() >= 2);  // the rejection's and the manual one, plus any failure
+    for (const auto& is : issues) {
+        const auto key = cert_key + "/issue/" + is[0];
+        REQUIRE_MESSAGE(items.count(key), key);
+        CHECK(items.at(key)["item"]["title"] == is[1]);
+        CHECK(items.at(key)["item"]["status"] == is[2]);
+    }
+    const auto runs = sql_rows(db, "SELECT id FROM runs WHERE certification_id = " + id);
+    REQUIRE(runs.size() == 1);
+    CHECK(items.at("test-bench/run/" + runs[0][0])["item"]["certification"] == std::stoll(id));
+    const auto stats = record.admin("/stats");
+    CHECK(stats["items"]["certification"] == 1);
+    CHECK(stats["items"]["sign_off"] == static_cast<std::int64_t>(
+                                            std::stoll(sql_value(db, "SELECT count(*) FROM signoffs"))));
+    // Nothing was refused for coming before its parent.
+    CHECK(stats["by_status"].value("409", 0) == 0);
 }
