@@ -171,4 +171,10 @@ void EventBus::prompt_closed(std::int64_t prompt_id, std::int64_t run_id, std::s
     publish("prompt.closed", api::dump(d), run_id, device);
 }
 
+void EventBus::upload_changed(bool failing, std::int64_t pending, std::int64_t consecutive_failures,
+                              const std::string& error) {
+    json d = {{"pending", pending}, {"consecutive_failures", consecutive_failures}, {"error", error}};
+    publish(failing ? "upload.failing" : "upload.recovered", api::dump(d));
+}
+
 }  // namespace certlab::station

@@ -66,6 +66,10 @@ public:
     void prompt_closed(std::int64_t prompt_id, std::int64_t run_id, std::string_view status,
                        const std::string& reason, const std::string& device);
 
+    /// The uploader started failing (`failing`, with its error) or got results through
+    /// again: upload.failing / upload.recovered.
+    void upload_changed(bool failing, std::int64_t pending, std::int64_t consecutive_failures,
+                        const std::string& error);
     /// The oldest id the ring holds (next_id() when it is empty).
     [[nodiscard]] std::int64_t first_id() const { return next_id_ - static_cast<std::int64_t>(ring_.size()); }
     /// The id the next event will get.

@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
@@ -106,7 +107,15 @@ Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides over
     if (cfg_.upload.enabled) {
         // Before anything writes (take_back_unfinished_runs marks runs): from here on
         // every commit also fills the outbox, in the same transaction.
-        uploader_ = std::make_shared<upload::Uploader>(*store_, cfg_.station_id, cfg_.upload);
+        // Failing and recovering are events (GET /v1/events), published on the station's
+        // thread; weak, as the uploader's thread may outlive nothing of the station's.
+        auto on_change = [&io = io_, bus = std::weak_ptr<EventBus>(events_)](bool failing,
+                                                                            const upload::UploadStatus& s) {
+            asio::post(io, [bus, failing, pending = s.pending, n = s.consecutive_failures, error = s.last_error] {
+                if (auto events = bus.lock()) events->upload_changed(failing, pending, n, failing ? error : "");
+            });
+        };
+        uploader_ = std::make_shared<upload::Uploader>(*store_, cfg_.station_id, cfg_.upload, on_change);
         store_->enable_outbox([weak = std::weak_ptr<upload::Uploader>(uploader_)] {
             if (auto u = weak.lock()) u->poke();
         });

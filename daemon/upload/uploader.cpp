@@ -52,8 +52,13 @@ std::string describe_refusal(const RecordAnswer& a, const record::OutboxRequest&
 }  // namespace
 
 struct Uploader::Impl {
-    Impl(record::Store& store, std::string station_id, config::UploadConfig cfg)
-        : store(store), station_id(std::move(station_id)), cfg(cfg), client(io, cfg), timer(io) {
+    Impl(record::Store& store, std::string station_id, config::UploadConfig cfg, OnChange on_change)
+        : store(store),
+          station_id(std::move(station_id)),
+          cfg(cfg),
+          on_change(std::move(on_change)),
+          client(io, cfg),
+          timer(io) {
         status.url = cfg.url;
     }
 
@@ -62,6 +67,20 @@ struct Uploader::Impl {
     asio::awaitable<void> backoff_wait();
     void succeeded(const record::OutboxItem& item, const RecordAnswer& answer);
     void failed(const record::OutboxItem& item, const std::string& error);
+    void notify(bool failing) {
+        if (!on_change) return;
+        UploadStatus copy;
+        {
+            std::lock_guard lock(mutex);
+            copy = status;
+        }
+        try {
+            copy.pending = store.outbox_stats().pending;
+        } catch (const std::exception&) {
+            // the count is a courtesy; the event goes out without it
+        }
+        on_change(failing, copy);
+    }
     void set_state(const char* state) {
         std::lock_guard lock(mutex);
         status.state = state;
@@ -71,6 +90,7 @@ struct Uploader::Impl {
     record::Store& store;
     const std::string station_id;
     const config::UploadConfig cfg;
+    const OnChange on_change;
     asio::io_context io;
     RecordClient client;
     asio::steady_timer timer;
@@ -129,8 +149,10 @@ void Uploader::Impl::succeeded(const record::OutboxItem& item, const RecordAnswe
         status.consecutive_failures = 0;
         status.last_success_at = std::chrono::system_clock::now();
     }
-    if (failures > 0)
+    if (failures > 0) {
         spdlog::info("upload: the record at {} accepts results again after {} failed attempt(s)", cfg.url, failures);
+        notify(false);
+    }
     spdlog::debug("upload: {} {} acknowledged ({}{})", item.request->method, item.request->path, answer.status,
                   answer.replayed ? ", replayed" : "");
 }
@@ -153,8 +175,10 @@ void Uploader::Impl::failed(const record::OutboxItem& item, const std::string& e
     }
     // A record that is down for a day must not flood the log: a new kind of failure
     // is a warning, the same one again is only counted.
-    if (changed) spdlog::warn("upload: {} (outbox row {}, attempt {})", error, item.id, item.attempts + 1);
-    else spdlog::debug("upload: {} (attempt {}, failure {} in a row)", error, item.attempts + 1, failures);
+    if (changed) {
+        spdlog::warn("upload: {} (outbox row {}, attempt {})", error, item.id, item.attempts + 1);
+        notify(true);
+    } else spdlog::debug("upload: {} (attempt {}, failure {} in a row)", error, item.attempts + 1, failures);
 }
 
 asio::awaitable<void> Uploader::Impl::run() {
@@ -244,8 +268,8 @@ asio::awaitable<void> Uploader::Impl::run() {
     set_state("stopped");
 }
 
-Uploader::Uploader(record::Store& store, std::string station_id, config::UploadConfig cfg)
-    : impl_(std::make_unique<Impl>(store, std::move(station_id), std::move(cfg))) {
+Uploader::Uploader(record::Store& store, std::string station_id, config::UploadConfig cfg, OnChange on_change)
+    : impl_(std::make_unique<Impl>(store, std::move(station_id), std::move(cfg), std::move(on_change))) {
     spdlog::info("upload: sending results to {}", impl_->cfg.url);
     asio::co_spawn(impl_->io, impl_->run(), [](std::exception_ptr e) {
         if (!e) return;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,7 +41,11 @@ class Uploader {
 public:
     /// Starts the uploader's thread. The outbox must have been enabled on `store`
     /// with poke() as its callback (Station does both).
-    Uploader(record::Store& store, std::string station_id, config::UploadConfig cfg);
+    /// Called on the uploader's thread when uploading starts failing (true; again
+    /// when the error changes) or works again (false).
+    using OnChange = std::function<void(bool failing, const UploadStatus& status)>;
+
+    Uploader(record::Store& store, std::string station_id, config::UploadConfig cfg, OnChange on_change = {});
     /// Stops: a request in flight is abandoned and its row stays frozen, to be sent
     /// again (and recognised by the record) at the next start.
     ~Uploader();

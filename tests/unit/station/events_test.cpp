@@ -131,3 +131,20 @@ TEST_CASE("events: scenario ended carries soak progress and its pass rate") {
     CHECK(d["pass_rate"].get<double>() == doctest::Approx(0.75));
     CHECK(d["outcome"] == "fail");
 }
+
+TEST_CASE("events: the uploader failing and recovering are events with the error, never about a run") {
+    EventBus bus(1, 10);
+    bus.upload_changed(true, 12, 3, "TLS handshake with record:443 failed: certificate refused: certificate has expired");
+    bus.upload_changed(false, 0, 0, "");
+    auto events = bus.after(0, 10);
+    REQUIRE(events.size() == 2);
+    CHECK(events[0].type == "upload.failing");
+    CHECK_FALSE(events[0].run.has_value());
+    CHECK(events[0].device.empty());
+    auto failing = nlohmann::json::parse(events[0].data);
+    CHECK(failing["pending"] == 12);
+    CHECK(failing["consecutive_failures"] == 3);
+    CHECK(failing["error"] == "TLS handshake with record:443 failed: certificate refused: certificate has expired");
+    CHECK(events[1].type == "upload.recovered");
+    CHECK(nlohmann::json::parse(events[1].data)["pending"] == 0);
+}
