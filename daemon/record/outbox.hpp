@@ -33,6 +33,7 @@ struct OutboxItem {
     std::int64_t parent = 0;
     std::int64_t ref = 0;
     TimePoint created_at{};
+    std::int64_t changes = 0;  ///< changes of the item coalesced into this row (see outbox_freeze)
     int attempts = 0;
     std::string last_error;
     std::optional<OutboxRequest> request;  ///< set once frozen

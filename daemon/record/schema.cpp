@@ -299,8 +299,11 @@ CREATE INDEX step_results_by_scenario ON step_results (scenario_result_id, seq);
 // - A row names what to send (kind, parent, ref), not its content: the document is
 //   built from the store when the row reaches the head, so a certification or a
 //   soak's scenario that changes a hundred times while the record is down is sent
-//   once, in its latest state. outbox_pending makes that coalescing an INSERT OR
-//   IGNORE: at most one unfrozen row per item.
+//   once, in its latest state. outbox_pending makes that coalescing an upsert: at
+//   most one unfrozen row per item, whose `changes` counts the changes since it was
+//   added. The uploader freezes a row only if `changes` is still what it was when it
+//   read the item, so a change that lands between reading and freezing is never
+//   left unsent.
 // - Freezing: before its first attempt a row gets its idempotency key and the exact
 //   request (method, path, body), committed. Every retry, also after a crash or a
 //   kill, sends the same bytes under the same key, so the record stores it once.
@@ -320,6 +323,7 @@ CREATE TABLE outbox (
   path        TEXT,
   body        TEXT,
   frozen_at   TEXT,
+  changes     INTEGER NOT NULL DEFAULT 0 CHECK (changes >= 0),
   attempts    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
   last_error  TEXT    NOT NULL DEFAULT '',
   CHECK ((idem_key IS NULL) = (body IS NULL)),

@@ -168,11 +168,12 @@ public:
     [[nodiscard]] std::optional<OutboxItem> outbox_head() const;
     /// The `limit` oldest pending rows, oldest first.
     [[nodiscard]] std::vector<OutboxItem> outbox_next(int limit) const;
-    /// Fixes the request a row is sent as, for good; false when it was frozen already.
-    bool outbox_freeze(std::int64_t id, const OutboxRequest& request);
-    /// Freezes several rows in one transaction (one fsync); rows frozen already keep
-    /// their request.
-    void outbox_freeze(const std::vector<std::pair<std::int64_t, OutboxRequest>>& requests);
+    /// Fixes the request a row is sent as, for good. false, and nothing written, when
+    /// it was frozen already or its item changed since `item` was read (its `changes`
+    /// moved on): the request may miss that change, so it is built again.
+    bool outbox_freeze(const OutboxItem& item, const OutboxRequest& request);
+    /// Freezes several rows in one transaction (one fsync); whether each was frozen.
+    std::vector<bool> outbox_freeze(const std::vector<std::pair<OutboxItem, OutboxRequest>>& requests);
     /// The record acknowledged the row: it leaves the outbox.
     void outbox_done(std::int64_t id);
     /// Several acknowledged rows leave in one transaction. Losing this write to a

@@ -22,15 +22,16 @@ constexpr std::array<std::string_view, 6> kind_names{"certification", "run", "sc
 
 // One trigger: after `event` on `table`, announce (kind, parent, ref). TEMP: they
 // exist for this connection only, i.e. while upload is configured, so a station
-// without upload never grows an outbox. INSERT OR IGNORE + outbox_pending coalesces
-// repeated changes of an item that has not been sent yet.
+// without upload never grows an outbox. The upsert on outbox_pending coalesces
+// repeated changes of an item that has not been sent yet, counting them.
 std::string trigger(std::string_view name, std::string_view event, std::string_view table,
                     std::string_view kind, std::string_view parent, std::string_view ref) {
     std::string s = "CREATE TEMP TRIGGER IF NOT EXISTS outbox_";
     s.append(name).append(" AFTER ").append(event).append(" ON main.").append(table);
-    s.append(" BEGIN INSERT OR IGNORE INTO outbox (kind, parent, ref, created_at) VALUES ('");
+    s.append(" BEGIN INSERT INTO outbox (kind, parent, ref, created_at) VALUES ('");
     s.append(kind).append("', ").append(parent).append(", ").append(ref);
-    s.append(", " CERTLAB_NOW "); END;\n");
+    s.append(", " CERTLAB_NOW ") ON CONFLICT (kind, parent, ref) WHERE idem_key IS NULL "
+             "DO UPDATE SET changes = changes + 1; END;\n");
     return s;
 }
 
@@ -91,11 +92,11 @@ struct OutboxStatements {
     explicit OutboxStatements(sqlite3* db)
         : db(db),
           head(db,
-               "SELECT id, kind, parent, ref, created_at, attempts, last_error, idem_key, method, path, body "
-               "FROM outbox ORDER BY id LIMIT ?1"),
+               "SELECT id, kind, parent, ref, created_at, attempts, last_error, idem_key, method, path, body, "
+               "changes FROM outbox ORDER BY id LIMIT ?1"),
           freeze(db,
                  "UPDATE outbox SET idem_key = ?2, method = ?3, path = ?4, body = ?5, frozen_at = ?6 "
-                 "WHERE id = ?1 AND idem_key IS NULL"),
+                 "WHERE id = ?1 AND idem_key IS NULL AND changes = ?7"),
           done(db, "DELETE FROM outbox WHERE id = ?1"),
           failed(db, "UPDATE outbox SET attempts = attempts + 1, last_error = ?2 WHERE id = ?1"),
           stats(db, "SELECT count(*), min(created_at) FROM outbox") {}
@@ -155,39 +156,44 @@ std::vector<OutboxItem> Store::outbox_next(int limit) const {
         if (!q.is_null(7))
             item.request = OutboxRequest{std::string(q.text(7)), std::string(q.text(8)), std::string(q.text(9)),
                                          std::string(q.text(10))};
+        item.changes = q.int64(11);
         out.push_back(std::move(item));
     }
     return out;
 }
 
-bool Store::outbox_freeze(std::int64_t id, const OutboxRequest& r) {
+bool Store::outbox_freeze(const OutboxItem& item, const OutboxRequest& r) {
     std::lock_guard lock(stmts_->mutex);
-    auto what = [&] { return "freeze outbox row " + std::to_string(id); };
+    auto what = [&] { return "freeze outbox row " + std::to_string(item.id); };
     return Query(stmts_->outbox->freeze)
-               .bind(1, id)
+               .bind(1, item.id)
                .bind(2, r.idempotency_key)
                .bind(3, r.method)
                .bind(4, r.path)
                .bind(5, r.body)
                .bind(6, format_time(std::chrono::system_clock::now()))
+               .bind(7, item.changes)
                .run(what) > 0;
 }
 
-void Store::outbox_freeze(const std::vector<std::pair<std::int64_t, OutboxRequest>>& requests) {
+std::vector<bool> Store::outbox_freeze(const std::vector<std::pair<OutboxItem, OutboxRequest>>& requests) {
     std::lock_guard lock(stmts_->mutex);
     const char* what = "freeze outbox rows";
     const std::string now = format_time(std::chrono::system_clock::now());
+    std::vector<bool> frozen;
     Transaction tx(stmts_->tx, Transaction::Kind::write, what);
-    for (const auto& [id, r] : requests)
-        Query(stmts_->outbox->freeze)
-            .bind(1, id)
-            .bind(2, r.idempotency_key)
-            .bind(3, r.method)
-            .bind(4, r.path)
-            .bind(5, r.body)
-            .bind(6, now)
-            .run(what);
+    for (const auto& [item, r] : requests)
+        frozen.push_back(Query(stmts_->outbox->freeze)
+                             .bind(1, item.id)
+                             .bind(2, r.idempotency_key)
+                             .bind(3, r.method)
+                             .bind(4, r.path)
+                             .bind(5, r.body)
+                             .bind(6, now)
+                             .bind(7, item.changes)
+                             .run(what) > 0);
     tx.commit(what);
+    return frozen;
 }
 
 void Store::outbox_done(const std::vector<std::int64_t>& ids) {

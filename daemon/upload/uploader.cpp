@@ -1,5 +1,6 @@
 #include "upload/uploader.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <random>
@@ -189,12 +190,14 @@ asio::awaitable<void> Uploader::Impl::run() {
     };
     while (!stopping) {
         std::vector<record::OutboxItem> batch;
+        bool fetched = false;  // the outbox had rows, though none may be ready to send yet
         try {
             flush();
             batch = store.outbox_next(batch_size);
+            fetched = !batch.empty();
             // Frozen before their first attempt, a batch in one transaction: every
             // retry, also after a crash, sends these bytes under this key.
-            std::vector<std::pair<std::int64_t, record::OutboxRequest>> to_freeze;
+            std::vector<std::pair<record::OutboxItem, record::OutboxRequest>> to_freeze;
             std::vector<std::int64_t> gone;
             for (auto& item : batch) {
                 if (item.request) continue;
@@ -205,11 +208,21 @@ asio::awaitable<void> Uploader::Impl::run() {
                     gone.push_back(item.id);
                     continue;
                 }
-                item.request = *request;
-                to_freeze.emplace_back(item.id, std::move(*request));
+                to_freeze.emplace_back(item, std::move(*request));
             }
-            if (!to_freeze.empty()) store.outbox_freeze(to_freeze);
+            const auto frozen = store.outbox_freeze(to_freeze);
+            for (std::size_t i = 0; i < to_freeze.size(); ++i) {
+                if (!frozen[i]) continue;  // changed while it was read: built again next round
+                for (auto& item : batch)
+                    if (item.id == to_freeze[i].first.id) item.request = std::move(to_freeze[i].second);
+            }
             store.outbox_done(gone);
+            // Sent in order up to the first row that is not frozen; the rest wait for
+            // the next round, behind it.
+            auto first_open = std::find_if(batch.begin(), batch.end(), [&](const record::OutboxItem& i) {
+                return !i.request && std::find(gone.begin(), gone.end(), i.id) == gone.end();
+            });
+            batch.erase(first_open, batch.end());
             std::erase_if(batch, [](const record::OutboxItem& i) { return !i.request; });
         } catch (const std::exception& e) {
             // The store is the station's own (a full disk, say): not the record's fault,
@@ -223,6 +236,7 @@ asio::awaitable<void> Uploader::Impl::run() {
             batch.clear();
             store_failed = true;
         }
+        if (batch.empty() && fetched && !store_failed) continue;  // a row changed while read: read it again
         if (batch.empty()) {
             if (stopping) break;
             if (store_failed) {

@@ -142,8 +142,8 @@ TEST_CASE("outbox: a frozen row keeps its request, and a later change of the ite
     CHECK_FALSE(head->request);
     auto request = upload::build_request(*store, "bench-3", *head);
     REQUIRE(request);
-    CHECK(store->outbox_freeze(head->id, *request));
-    CHECK_FALSE(store->outbox_freeze(head->id, *request));  // once only
+    CHECK(store->outbox_freeze(*head, *request));
+    CHECK_FALSE(store->outbox_freeze(*head, *request));  // once only
 
     store->end_run(run.id, RunStatus::completed, Outcome::pass, "");
     CHECK(store->outbox_stats().pending == 2);
@@ -341,4 +341,29 @@ TEST_CASE("upload: the record token file is refused when others can read it, and
     test::write_file(file, "\n");
     REQUIRE(::chmod(file.c_str(), 0600) == 0);
     CHECK_THROWS_AS((void)upload::read_record_token(file), upload::DeliveryError);
+}
+
+TEST_CASE("outbox: a change between reading an item and freezing its row is not lost") {
+    test::TempDir dir;
+    auto store = Store::open(dir / "s.db", {.sync = Store::Sync::normal});
+    store->enable_outbox({});
+    auto run = make_run(std::nullopt);
+    store->begin_run(run);
+    auto head = store->outbox_head();
+    REQUIRE(head);
+    auto stale = upload::build_request(*store, "bench-3", *head);  // the run as it was: running
+    REQUIRE(stale);
+    // The run ends now: coalesced into the same pending row, which counts the change.
+    store->end_run(run.id, RunStatus::completed, Outcome::pass, "");
+    CHECK(store->outbox_stats().pending == 1);
+    CHECK_FALSE(store->outbox_freeze(*head, *stale));  // refused: it would miss the end
+    auto again = store->outbox_head();
+    REQUIRE(again);
+    CHECK(again->id == head->id);
+    CHECK(again->changes == head->changes + 1);
+    CHECK_FALSE(again->request);
+    auto fresh = upload::build_request(*store, "bench-3", *again);
+    REQUIRE(fresh);
+    CHECK(store->outbox_freeze(*again, *fresh));
+    CHECK(nlohmann::json::parse(store->outbox_head()->request->body)["status"] == "completed");
 }
