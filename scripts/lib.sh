@@ -14,6 +14,7 @@ CERTLAB_PACKAGES=(
   clang-14 libclang-rt-14-dev
   prometheus
   chromium chromium-driver systemd
+  python3-jsonschema python3-yaml libxml2-utils
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -7,6 +7,7 @@
 
 #include "cli/cert_args.hpp"
 #include "cli/commands.hpp"
+#include "cli/export.hpp"
 #include "cli/stations.hpp"
 
 using namespace certlab::cli;
@@ -124,6 +125,8 @@ int main(int argc, char** argv) {
 
     CertArgs cert_args;
     cert_args.add_to(app);
+    ExportOptions export_opts;
+    auto* export_cmd = add_export_command(app, export_opts);
 
     try {
         app.parse(argc, argv);
@@ -165,6 +168,7 @@ int main(int argc, char** argv) {
         if (*prompts) return cmd_prompts(api, out, all_prompts, prompts_run);
         if (*answer) return cmd_answer(api, out, answer_opts);
         if (auto code = cert_args.run(api, out)) return *code;
+        if (*export_cmd) return cmd_export(api, export_opts);
     } catch (const CliError& e) {
         std::cerr << "certlab: " << e.what() << '\n';
         return e.code();

@@ -127,7 +127,7 @@ TEST_CASE("record contract: operations declare their path parameters, keys and a
             }
         }
     }
-    CHECK(writes == 5);  // certification, run, scenario result, sign-off, issue
+    CHECK(writes == 6);  // certification, run, scenario result, step, sign-off, issue
 }
 
 TEST_CASE("record contract: every schema requires only fields it defines") {
@@ -196,11 +196,15 @@ TEST_CASE("record contract: the validator accepts a conforming run and names eac
     CHECK_THROWS_AS((void)contract.validate(valid_run(), "NoSuchSchema"), std::out_of_range);
 }
 
-TEST_CASE("record contract: values are scalars and transcripts base64") {
+TEST_CASE("record contract: values are scalars or lists of text, and transcripts base64") {
     const auto& contract = Contract::builtin();
     CHECK(contract.validate(json{{"value", 1.5}, {"unit", "V"}}, "Value").empty());
     CHECK(contract.validate(json{{"value", nullptr}}, "Value").empty());
-    CHECK(has(contract.validate(json{{"value", json::array()}}, "Value"), "$.value: matches none of the allowed forms"));
+    // A device's list (a prompt's choices, the flags a status reported).
+    CHECK(contract.validate(json{{"value", json::array({"drawer", "cover"})}}, "Value").empty());
+    CHECK(has(contract.validate(json{{"value", json::array({1, 2})}}, "Value"),
+              "$.value: matches none of the allowed forms"));
+    CHECK(has(contract.validate(json{{"value", json::object()}}, "Value"), "$.value: matches none of the allowed forms"));
     CHECK(contract.validate(json{{"dir", "tx"}, {"offset_us", 0}, {"data", "EAQB"}}, "TranscriptEntry").empty());
     CHECK(has(contract.validate(json{{"dir", "tx"}, {"offset_us", 0}, {"data", "EAQ"}}, "TranscriptEntry"),
               "$.data: not base64 (RFC 4648, padded)"));
