@@ -28,17 +28,6 @@ double seconds(std::chrono::system_clock::duration d) {
            1000.0;
 }
 
-json measurement_json(const record::Measurement& m) {
-    return {
-        {"name", m.name},
-        {"value", m.value},
-        {"unit", m.unit},
-        {"low", m.low ? json(*m.low) : json(nullptr)},
-        {"high", m.high ? json(*m.high) : json(nullptr)},
-        {"within", m.within},
-        {"marginal", m.marginal},
-    };
-}
 
 json values_json(const sdk::Values& values) {
     json out = json::object();
@@ -184,6 +173,18 @@ json scenario_json(const record::ScenarioResult& s) {
         {"started_at", record::format_time(s.started_at)},
         {"ended_at", optional_time(s.ended_at)},
         {"stats", s.stats ? soak_stats_json(*s.stats) : json(nullptr)},
+    };
+}
+
+json measurement_json(const record::Measurement& m) {
+    return {
+        {"name", m.name},
+        {"value", m.value},
+        {"unit", m.unit},
+        {"low", m.low ? json(*m.low) : json(nullptr)},
+        {"high", m.high ? json(*m.high) : json(nullptr)},
+        {"within", m.within},
+        {"marginal", m.marginal},
     };
 }
 

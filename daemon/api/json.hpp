@@ -29,6 +29,8 @@ namespace certlab::api {
 [[nodiscard]] nlohmann::ordered_json upload_json(const std::optional<upload::UploadStatus>& status,
                                                  record::TimePoint now);
 [[nodiscard]] nlohmann::ordered_json value_json(const sdk::Value& value);
+/// A measurement with its limits; a value that is not finite serialises as null.
+[[nodiscard]] nlohmann::ordered_json measurement_json(const record::Measurement& m);
 [[nodiscard]] nlohmann::ordered_json transcript_json(const sdk::Transcript& transcript);
 
 /// Lower-case hex without separators: "\x10\x04" -> "1004".

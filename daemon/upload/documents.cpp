@@ -3,7 +3,6 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-#include <cmath>
 
 #include <nlohmann/json.hpp>
 
@@ -21,27 +20,13 @@ json time_or_null(const std::optional<record::TimePoint>& t) {
     return t ? json(format_time(*t)) : json(nullptr);
 }
 
-json number(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
 json outcome_or_null(const std::optional<record::Outcome>& o) {
     return o ? json(record::to_string(*o)) : json(nullptr);
 }
 
-json value_json(const sdk::Value& v) {
-    json out = json::object();
-    if (const auto* b = std::get_if<bool>(&v.data)) out["value"] = *b;
-    else if (const auto* i = std::get_if<std::int64_t>(&v.data)) out["value"] = *i;
-    else if (const auto* d = std::get_if<double>(&v.data)) out["value"] = number(*d);
-    else if (const auto* s = std::get_if<std::string>(&v.data)) out["value"] = *s;
-    else if (const auto* l = std::get_if<std::vector<std::string>>(&v.data)) out["value"] = *l;
-    else out["value"] = nullptr;
-    if (!v.unit.empty()) out["unit"] = v.unit;
-    return out;
-}
-
 json values_json(const sdk::Values& values) {
     json out = json::object();
-    for (const auto& [name, value] : values) out[name] = value_json(value);
+    for (const auto& [name, value] : values) out[name] = api::value_json(value);
     return out;
 }
 
@@ -58,15 +43,10 @@ json transcript_json(const sdk::Transcript& t) {
 }
 
 json step_json(const record::StepResult& s) {
+    // The station API's shapes are the contract's: {value, unit} and measurements
+    // with their limits (a value that is not finite is null).
     json measurements = json::array();
-    for (const auto& m : s.measurements)
-        measurements.push_back({{"name", m.name},
-                                {"value", number(m.value)},
-                                {"unit", m.unit},
-                                {"low", m.low ? number(*m.low) : json(nullptr)},
-                                {"high", m.high ? number(*m.high) : json(nullptr)},
-                                {"within", m.within},
-                                {"marginal", m.marginal}});
+    for (const auto& m : s.measurements) measurements.push_back(api::measurement_json(m));
     return {{"seq", s.seq},
             {"iteration", s.iteration},
             {"index", s.index},
