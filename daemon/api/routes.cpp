@@ -4,6 +4,7 @@
 #include <charconv>
 #include <chrono>
 #include <limits>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -12,6 +13,7 @@
 #include "api/json.hpp"
 #include "api/metrics.hpp"
 #include "api/prompt_routes.hpp"
+#include "api/step_docs.hpp"
 #include "record/store.hpp"
 
 namespace certlab::api {
@@ -142,43 +144,42 @@ Router make_routes(StationView& station) {
         return ok({{"runs", std::move(list)}});
     });
 
-    r.add("GET", "/v1/runs/{id}", [&station](const Request& req) {
+    // Committed steps never change: each is rendered once (api/step_docs.hpp) and the
+    // documents below are put together around the held renderings.
+    auto docs = std::make_shared<StepDocs>();
+
+    r.add("GET", "/v1/runs/{id}", [&station, docs](const Request& req) {
         auto id = run_id_param(req);
         // -1 means every step; large soak runs make that a big answer, by request.
         auto steps = static_cast<int>(query_int(req, "steps", 50, -1, 100000));
-        auto detail = station.store().get_run_detail(id, steps);
+        auto detail = station.store().get_run_detail(id, steps, docs->known());
         if (!detail) throw HttpError(404, "no run " + std::to_string(id));
         json scenarios = json::array();
         for (const auto& s : detail->scenarios) scenarios.push_back(scenario_json(s));
-        json step_list = json::array();
-        for (const auto& s : detail->steps) step_list.push_back(step_json(s));
-        return ok({
-            {"run", run_json(detail->run, now())},
-            {"scenarios", std::move(scenarios)},
-            {"steps", std::move(step_list)},
-            {"step_count", detail->step_count},
-        });
+        // {"run", "scenarios", "steps", "step_count"}, as dump() would write it.
+        std::string body = R"({"run":)" + dump(run_json(detail->run, now())) + R"(,"scenarios":)" + dump(scenarios) +
+                           R"(,"steps":[)";
+        docs->append(detail->steps, body);
+        body += R"(],"step_count":)" + std::to_string(detail->step_count) + "}";
+        return Response{200, "application/json", std::move(body), {}};
     });
 
-    r.add("GET", "/v1/runs/{id}/steps", [&station](const Request& req) {
+    r.add("GET", "/v1/runs/{id}/steps", [&station, docs](const Request& req) {
         auto id = run_id_param(req);
         auto after = query_int(req, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
         auto limit = static_cast<int>(query_int(req, "limit", 100, 1, max_page));
         const auto& store = station.store();
         if (!store.get_run(id)) throw HttpError(404, "no run " + std::to_string(id));
-        json list = json::array();
+        auto steps = store.steps(id, after, limit, docs->known());
         std::int64_t next_after = after;
-        for (const auto& s : store.steps(id, after, limit)) {
-            next_after = std::max(next_after, s.seq);
-            list.push_back(step_json(s));
-        }
-        return ok({
-            {"run_id", id},
-            {"steps", std::move(list)},
-            // Pass back as ?after= to page on, or to poll for new steps.
-            {"next_after", next_after},
-            {"step_count", store.step_count(id)},
-        });
+        for (const auto& s : steps) next_after = std::max(next_after, s.seq);
+        // {"run_id", "steps", "next_after", "step_count"}; pass next_after back as
+        // ?after= to page on, or to poll for new steps.
+        std::string body = R"({"run_id":)" + std::to_string(id) + R"(,"steps":[)";
+        docs->append(steps, body);
+        body += R"(],"next_after":)" + std::to_string(next_after) + R"(,"step_count":)" +
+                std::to_string(store.step_count(id)) + "}";
+        return Response{200, "application/json", std::move(body), {}};
     });
 
     r.add("GET", "/v1/resources", [&station](const Request&) {

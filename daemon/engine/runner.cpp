@@ -300,8 +300,11 @@ sdk::Task<std::string> Runner::open_device(DeviceLink& device) {
 }
 
 void Runner::commit(record::StepResult& r) {
-    r.seq = ++seq_;
+    // Numbered 1, 2, ... without a gap, also when a commit fails: the highest seq is
+    // the run's step count (record/store.hpp).
+    r.seq = seq_ + 1;
     store_.commit_step(r);  // durable before anything else hears of it
+    seq_ = r.seq;
     if (observer_.on_step) observer_.on_step(r);
 }
 

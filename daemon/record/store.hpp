@@ -91,11 +91,16 @@ public:
     /// Most recent first (started_at, then id); a negative limit means all.
     [[nodiscard]] std::vector<Run> list_runs(int limit, const std::string& device_id = {}) const;
     [[nodiscard]] std::optional<Run> get_run(std::int64_t run_id) const;
+    /// Names the steps a reader already holds in another form (the API keeps steps
+    /// it rendered, which never change once committed): such a step comes back with
+    /// only `id`, `run_id` and `seq` set, its columns not decoded.
+    using KnownStep = std::function<bool(std::int64_t step_id)>;
     /// The run with its scenarios and at most `step_limit` steps (most recent last;
     /// 0 = none, -1 = all).
-    [[nodiscard]] std::optional<RunDetail> get_run_detail(std::int64_t run_id, int step_limit) const;
-    [[nodiscard]] std::vector<StepResult> steps(std::int64_t run_id, std::int64_t after_seq,
-                                               int limit) const;
+    [[nodiscard]] std::optional<RunDetail> get_run_detail(std::int64_t run_id, int step_limit,
+                                                          const KnownStep& known = {}) const;
+    [[nodiscard]] std::vector<StepResult> steps(std::int64_t run_id, std::int64_t after_seq, int limit,
+                                               const KnownStep& known = {}) const;
     [[nodiscard]] std::int64_t step_count(std::int64_t run_id) const;
 
     // The certification record (store_cert.cpp). Whether a change is allowed is

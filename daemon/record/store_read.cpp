@@ -142,9 +142,19 @@ StepResult read_step(const Query& q, sql::Stmt& measurements) {
     return s;
 }
 
-std::vector<StepResult> read_steps(Query& q, sql::Stmt& measurements, const std::string& what) {
+std::vector<StepResult> read_steps(Query& q, sql::Stmt& measurements, const std::string& what,
+                                   const Store::KnownStep& known = {}) {
     std::vector<StepResult> out;
-    while (q.step(what)) out.push_back(read_step(q, measurements));
+    while (q.step(what)) {
+        if (known && known(q.int64(0))) {
+            StepResult& s = out.emplace_back();
+            s.id = q.int64(0);
+            s.run_id = q.int64(1);
+            s.seq = q.int64(3);
+            continue;
+        }
+        out.push_back(read_step(q, measurements));
+    }
     return out;
 }
 
@@ -182,7 +192,8 @@ std::optional<Run> Store::get_run(std::int64_t run_id) const {
     return find_run(stmts_->get_run, run_id, "read run " + std::to_string(run_id));
 }
 
-std::optional<RunDetail> Store::get_run_detail(std::int64_t run_id, int step_limit) const {
+std::optional<RunDetail> Store::get_run_detail(std::int64_t run_id, int step_limit,
+                                               const KnownStep& known) const {
     std::lock_guard lock(stmts_->mutex);
     const std::string what = "read run " + std::to_string(run_id);
     Transaction tx(stmts_->tx, Transaction::Kind::read, what);
@@ -198,13 +209,14 @@ std::optional<RunDetail> Store::get_run_detail(std::int64_t run_id, int step_lim
     if (step_limit != 0) {
         Query q(stmts_->last_steps);
         q.bind(1, run_id).bind(2, step_limit < 0 ? -1 : step_limit);
-        d.steps = read_steps(q, stmts_->measurements_of_step, what);
+        d.steps = read_steps(q, stmts_->measurements_of_step, what, known);
     }
     tx.commit(what);
     return d;
 }
 
-std::vector<StepResult> Store::steps(std::int64_t run_id, std::int64_t after_seq, int limit) const {
+std::vector<StepResult> Store::steps(std::int64_t run_id, std::int64_t after_seq, int limit,
+                                    const KnownStep& known) const {
     std::lock_guard lock(stmts_->mutex);
     const std::string what = "read steps of run " + std::to_string(run_id);
     Transaction tx(stmts_->tx, Transaction::Kind::read, what);
@@ -212,7 +224,7 @@ std::vector<StepResult> Store::steps(std::int64_t run_id, std::int64_t after_seq
     {
         Query q(stmts_->steps_after);
         q.bind(1, run_id).bind(2, after_seq).bind(3, limit);
-        out = read_steps(q, stmts_->measurements_of_step, what);
+        out = read_steps(q, stmts_->measurements_of_step, what, known);
     }
     tx.commit(what);
     return out;

@@ -660,6 +660,39 @@ TEST_CASE("store: get_run_detail keeps the most recent steps, and steps() pages 
     CHECK(store->step_count(run.id + 1) == 0);
 }
 
+TEST_CASE("store: steps the reader already holds come back undecoded") {
+    TempDir dir;
+    auto store = Store::open(dir.db());
+    Run run = make_run("PRN-0001", at(t0));
+    store->begin_run(run);
+    ScenarioResult s = make_scenario(run.id, "PRN-001", at(t0));
+    store->begin_scenario(s);
+    std::vector<std::int64_t> ids;
+    for (int i = 1; i <= 4; ++i) {
+        StepResult step = make_step(s, i);  // with a measurement and a transcript
+        store->commit_step(step);
+        ids.push_back(step.id);
+    }
+    // Steps 2 and 3 are held: only their id, run and seq are read.
+    const Store::KnownStep known = [&](std::int64_t id) { return id == ids[1] || id == ids[2]; };
+    auto check = [&](const std::vector<StepResult>& steps) {
+        REQUIRE(steps.size() == 4);
+        for (std::size_t i = 0; i < steps.size(); ++i) {
+            INFO("step " << i + 1);
+            CHECK(steps[i].id == ids[i]);
+            CHECK(steps[i].run_id == run.id);
+            CHECK(steps[i].seq == static_cast<std::int64_t>(i + 1));
+            const bool held = i == 1 || i == 2;
+            CHECK(steps[i].action.empty() == held);
+            CHECK(steps[i].measurements.size() == (held ? 0U : 1U));
+            CHECK(steps[i].transcript.entries().empty() == held);
+        }
+    };
+    check(store->get_run_detail(run.id, -1, known)->steps);
+    check(store->steps(run.id, 0, 10, known));
+    CHECK(store->get_run_detail(run.id, -1, known)->step_count == 4);
+}
+
 TEST_CASE("store: list_runs is most recent first, optionally for one device") {
     TempDir dir;
     auto store = Store::open(dir.db());
