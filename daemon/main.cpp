@@ -145,6 +145,9 @@ int main(int argc, char** argv) {
         return exit_config;
     }
 
+    // The API's connections have a thread of their own (api/server.hpp). Its context
+    // is made first, so it outlives `io` and the API coroutines `io` may still hold.
+    boost::asio::io_context api_io(1);
     boost::asio::io_context io(1);
     std::unique_ptr<certlab::station::Station> station;
     certlab::station::Station::Overrides overrides;
@@ -161,7 +164,7 @@ int main(int argc, char** argv) {
                         cfg.devices.size(), suites.size());
             return 0;
         }
-        station = std::make_unique<certlab::station::Station>(io, cfg, overrides);
+        station = std::make_unique<certlab::station::Station>(io, api_io, cfg, overrides);
         station->start();
         if (!port_file.empty()) {
             // Written to a temporary name and renamed, so a reader never sees half a number.

@@ -90,9 +90,9 @@ void add_dashboard_routes(Router& r) {
     // Public: the files hold no station data, and a browser must load the page before
     // it can ask for a token. What the page shows comes from the API, which checks one.
     // A browser revalidating with the ETag it holds gets 304 and no body.
-    r.add("GET", "/", [](const Request& req) { return dashboard::asset_response("index.html", req.if_none_match); });
-    r.add("GET", "/dashboard/{asset}",
-          [](const Request& req) { return dashboard::asset_response(req.params.at("asset"), req.if_none_match); });
+    r.add_any("GET", "/", [](const Request& req) { return dashboard::asset_response("index.html", req.if_none_match); });
+    r.add_any("GET", "/dashboard/{asset}",
+              [](const Request& req) { return dashboard::asset_response(req.params.at("asset"), req.if_none_match); });
 }
 
 }  // namespace certlab::api

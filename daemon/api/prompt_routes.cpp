@@ -162,7 +162,7 @@ std::optional<std::string> decode_base64(std::string_view text) {
 }
 
 void add_prompt_routes(Router& r, StationView& station) {
-    r.add("GET", "/v1/prompts", [&station](const Request& req) {
+    r.add_any("GET", "/v1/prompts", [&station](const Request& req) {
         std::string status(req.query_param("status").value_or("open"));
         if (status != "open" && status != "all")
             throw HttpError(400, "query parameter 'status' must be open or all, got '" + status + "'");
@@ -182,7 +182,7 @@ void add_prompt_routes(Router& r, StationView& station) {
         return ok({{"prompts", std::move(list)}});
     });
 
-    r.add("GET", "/v1/prompts/{id}", [&station](const Request& req) {
+    r.add_any("GET", "/v1/prompts/{id}", [&station](const Request& req) {
         auto id = prompt_id(req);
         auto p = station.store().get_prompt(id);
         if (!p) throw HttpError(404, "no prompt " + std::to_string(id));
@@ -209,7 +209,7 @@ void add_prompt_routes(Router& r, StationView& station) {
         },
         answer_body_limit);
 
-    r.add("GET", "/v1/prompts/{id}/attachment", [&station](const Request& req) {
+    r.add_any("GET", "/v1/prompts/{id}/attachment", [&station](const Request& req) {
         auto id = prompt_id(req);
         const auto& store = station.store();
         if (!store.get_prompt(id)) throw HttpError(404, "no prompt " + std::to_string(id));

@@ -99,8 +99,9 @@ void parse_target(std::string_view target, Request& req) {
     }
 }
 
-void Router::add(std::string method, std::string_view pattern, Handler handler, std::size_t max_body) {
-    Route route{std::move(method), {}, std::move(handler), max_body};
+void Router::add(std::string method, std::string_view pattern, Handler handler, std::size_t max_body,
+                 Affinity affinity) {
+    Route route{std::move(method), {}, std::move(handler), max_body, affinity};
     largest_body_ = std::max(largest_body_, max_body);
     for (auto segment : split_path(pattern)) route.segments.emplace_back(segment);
     routes_.push_back(std::move(route));
@@ -115,6 +116,17 @@ std::optional<std::size_t> Router::body_limit(std::string_view method, std::stri
         // A malformed path gets its 400 from dispatch(); the default limit is fine for that.
     }
     return std::nullopt;
+}
+
+Affinity Router::affinity(std::string_view method, std::string_view path) const {
+    try {
+        auto parts = split_path(path);
+        for (const auto& route : routes_)
+            if (route.method == method && match(route, parts, nullptr)) return route.affinity;
+    } catch (const HttpError&) {
+        // dispatch() answers the malformed path, wherever it runs.
+    }
+    return Affinity::station;
 }
 
 bool Router::match(const Route& route, const std::vector<std::string_view>& path,

@@ -58,6 +58,16 @@ void parse_target(std::string_view target, Request& req);
 /// Percent-decodes `s` ('+' becomes a space only when `plus_is_space`).
 [[nodiscard]] std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space);
 
+/// Where a handler may run when the server serves on a thread of its own (api/server.hpp).
+enum class Affinity {
+    /// On the station's executor: the handler reads or changes the station's state.
+    station,
+    /// On whichever thread serves the connection: the handler reads only the store
+    /// (whose calls are serialized), StationView's thread-safe devices(), and
+    /// state of its own that is safe to share.
+    any,
+};
+
 class Router {
 public:
     using Handler = std::function<Response(const Request&)>;
@@ -65,7 +75,16 @@ public:
     /// Registers `method pattern`, e.g. ("GET", "/v1/runs/{id}/steps"). `max_body`
     /// [bytes], when not 0, replaces the server's request body limit for this route
     /// (an upload); see body_limit().
-    void add(std::string method, std::string_view pattern, Handler handler, std::size_t max_body = 0);
+    void add(std::string method, std::string_view pattern, Handler handler, std::size_t max_body = 0,
+             Affinity affinity = Affinity::station);
+    /// The same, for a handler that may run on any thread (Affinity::any).
+    void add_any(std::string method, std::string_view pattern, Handler handler) {
+        add(std::move(method), pattern, std::move(handler), 0, Affinity::any);
+    }
+
+    /// Where the route `method path` (path without query) must run; Affinity::station
+    /// for an unknown route or a malformed path, whose error dispatch() answers.
+    [[nodiscard]] Affinity affinity(std::string_view method, std::string_view path) const;
 
     /// The body limit of the route `method path` (path without query), when it has
     /// its own; asked by the server once the request head is read.
@@ -84,6 +103,7 @@ private:
         std::vector<std::string> segments;  ///< literal, or "{name}" for a parameter
         Handler handler;
         std::size_t max_body = 0;  ///< [bytes] 0: the server's limit
+        Affinity affinity = Affinity::station;
     };
     [[nodiscard]] static bool match(const Route& route, const std::vector<std::string_view>& path,
                                     StringMap* params);

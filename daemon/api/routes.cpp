@@ -98,13 +98,13 @@ Router make_routes(StationView& station) {
         return ok(upload_json(station.upload_status(), now()));
     });
 
-    r.add("GET", "/v1/devices", [&station](const Request&) {
+    r.add_any("GET", "/v1/devices", [&station](const Request&) {
         json list = json::array();
         for (const auto& d : station.devices()) list.push_back(device_json(d));
         return ok({{"devices", std::move(list)}});
     });
 
-    r.add("GET", "/v1/devices/{id}", [&station](const Request& req) {
+    r.add_any("GET", "/v1/devices/{id}", [&station](const Request& req) {
         const auto& id = req.params.at("id");
         for (const auto& d : station.devices())
             if (d.id == id) return ok(device_json(d));
@@ -134,7 +134,7 @@ Router make_routes(StationView& station) {
         return ok({{"suites", std::move(list)}});
     });
 
-    r.add("GET", "/v1/runs", [&station](const Request& req) {
+    r.add_any("GET", "/v1/runs", [&station](const Request& req) {
         auto limit = static_cast<int>(query_int(req, "limit", 50, 1, max_page));
         std::string device(req.query_param("device").value_or(""));
         json list = json::array();
@@ -148,7 +148,7 @@ Router make_routes(StationView& station) {
     // documents below are put together around the held renderings.
     auto docs = std::make_shared<StepDocs>();
 
-    r.add("GET", "/v1/runs/{id}", [&station, docs](const Request& req) {
+    r.add_any("GET", "/v1/runs/{id}", [&station, docs](const Request& req) {
         auto id = run_id_param(req);
         // -1 means every step; large soak runs make that a big answer, by request.
         auto steps = static_cast<int>(query_int(req, "steps", 50, -1, 100000));
@@ -164,7 +164,7 @@ Router make_routes(StationView& station) {
         return Response{200, "application/json", std::move(body), {}};
     });
 
-    r.add("GET", "/v1/runs/{id}/steps", [&station, docs](const Request& req) {
+    r.add_any("GET", "/v1/runs/{id}/steps", [&station, docs](const Request& req) {
         auto id = run_id_param(req);
         auto after = query_int(req, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
         auto limit = static_cast<int>(query_int(req, "limit", 100, 1, max_page));

@@ -1,13 +1,18 @@
 #include "api/server.hpp"
 
 #include <array>
+#include <atomic>
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <thread>
 #include <type_traits>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -105,8 +110,11 @@ http::response<http::string_body> to_message(Response&& r, unsigned version, boo
 }  // namespace
 
 struct Server::Impl {
-    Impl(asio::any_io_executor executor, StationView& station, Options options)
-        : ex(std::move(executor)),
+    Impl(asio::any_io_executor station_executor, asio::any_io_executor executor, StationView& station,
+         Options options)
+        : station_ex(std::move(station_executor)),
+          ex(std::move(executor)),
+          own_thread(station_ex != ex),
           opts(std::move(options)),
           router(make_routes(station)),
           events(station.events()),
@@ -114,7 +122,9 @@ struct Server::Impl {
           acceptor(ex),
           log(spdlog::default_logger()->clone("api")) {}
 
-    asio::any_io_executor ex;
+    asio::any_io_executor station_ex;  ///< where Affinity::station handlers run
+    asio::any_io_executor ex;          ///< where connections are served
+    const bool own_thread;             ///< ex is the server's own thread, not the station's
     Options opts;
     Router router;
     std::shared_ptr<station::EventBus> events;  ///< null: no GET /v1/events
@@ -124,7 +134,9 @@ struct Server::Impl {
     std::shared_ptr<spdlog::logger> log;
     std::set<Connection*> connections;  ///< open ones, for stop()
     bool started = false;
-    bool stopping = false;
+    /// Set by stop() on the station's executor, read on both: after it no handler
+    /// calls the station.
+    std::atomic<bool> stopping{false};
     std::uint16_t port = 0;
 
     /// Keeps `connections` exact however a connection coroutine ends.
@@ -137,21 +149,61 @@ struct Server::Impl {
         Connection& conn;
     };
 
-    Response handle(http::request<http::string_body>&& msg) {
-        Request req;
+    /// The request as the router takes it, or the answer when its target is malformed.
+    static std::optional<Response> prepare(http::request<http::string_body>&& msg, Request& req) {
         req.method = std::string(msg.method_string());
         req.target = std::string(msg.target());
         req.content_type = std::string(msg[http::field::content_type]);
         req.if_none_match = std::string(msg[http::field::if_none_match]);
         req.body = std::move(msg.body());
-        // After stop() the station may be going away: answer without touching it.
-        if (stopping) return problem(503, "the station is stopping");
         try {
             parse_target(req.target, req);
         } catch (const HttpError& e) {
             return problem(e.status(), e.what());
         }
-        return router.dispatch(req);
+        return std::nullopt;
+    }
+
+    /// Whether the route must run on the station's executor, away from this thread.
+    [[nodiscard]] bool needs_station(const Request& req) const {
+        return own_thread && router.affinity(req.method, req.path) == Affinity::station;
+    }
+
+    /// Runs the route; on the station's executor unless needs_station() said no.
+    Response handle(Request& req) {
+        // After stop() the station may be going away: answer without touching it.
+        if (stopping) return problem(503, "the station is stopping");
+        try {
+            return router.dispatch(req);
+        } catch (const std::exception& e) {
+            // Router::dispatch already catches handler failures; this is the last
+            // line for anything around it (say, a failed allocation).
+            return problem(500, std::string("internal error: ") + e.what());
+        }
+    }
+
+    /// handle() as a coroutine, for co_spawn on the station's executor.
+    static asio::awaitable<Response> handle_on_station(std::shared_ptr<Impl> self, Request req) {
+        co_return self->handle(req);
+    }
+
+    /// Closes the listener and idle connections, ends event streams. On ex.
+    void close_idle() {
+        beast::error_code ignored;
+        acceptor.close(ignored);
+        for (auto* conn : connections) {
+            if (conn->idle && conn->tcp) conn->tcp->socket().cancel(ignored);
+            if (conn->stop_stream) conn->stop_stream();  // an event stream ends now
+        }
+        if (started) log->info("API stopped accepting; {} connection(s) closing", connections.size());
+    }
+
+    /// Cuts every connection still open. On ex.
+    void close_all() {
+        for (auto* conn : connections) {
+            beast::error_code ignored;
+            if (conn->tcp) conn->tcp->socket().close(ignored);
+        }
     }
 
     /// Whether the request may go on, from its head alone: a refused client does not
@@ -329,12 +381,19 @@ asio::awaitable<void> Server::Impl::serve_http(std::shared_ptr<Impl> self, Conne
             keep_alive = msg.keep_alive();
             what = std::string(msg.method_string()) + " " + std::string(msg.target());
             const bool write = msg.method() != http::verb::get && msg.method() != http::verb::head;
-            try {
-                res = self->handle(std::move(msg));
-            } catch (const std::exception& e) {
-                // Router::dispatch already catches handler failures; this is the last
-                // line for anything around it (say, a failed allocation).
-                res = problem(500, std::string("internal error: ") + e.what());
+            Request req;
+            if (auto early = Impl::prepare(std::move(msg), req)) {
+                res = std::move(*early);
+            } else if (self->needs_station(req)) {
+                // Over to the station's executor and back to this thread.
+                auto task = Impl::handle_on_station(self, std::move(req));
+                try {
+                    res = co_await asio::co_spawn(self->station_ex, std::move(task), asio::use_awaitable);
+                } catch (const std::exception& e) {
+                    res = problem(500, std::string("internal error: ") + e.what());
+                }
+            } else {
+                res = self->handle(req);
             }
             // Who changed what on the station, for the on-call engineer's questions.
             if (write && !who.empty()) self->log->info("{} by {}: {} -> {}", what, who, conn.peer, res.status);
@@ -411,16 +470,37 @@ asio::awaitable<void> Server::Impl::accept_loop(std::shared_ptr<Impl> self) {
     }
 }
 
+/// The server's own thread and what keeps it running until the server goes.
+struct Server::Thread {
+    explicit Thread(asio::io_context& context) : io(context), work(asio::make_work_guard(context)) {}
+    asio::io_context& io;
+    asio::executor_work_guard<asio::io_context::executor_type> work;
+    std::thread worker;
+};
+
 Server::Server(asio::any_io_executor ex, StationView& station, Options opts)
-    : impl_(std::make_shared<Impl>(std::move(ex), station, std::move(opts))) {}
+    : impl_(std::make_shared<Impl>(ex, ex, station, std::move(opts))) {}
+
+Server::Server(asio::any_io_executor station_ex, asio::io_context& io, StationView& station, Options opts)
+    : thread_(std::make_unique<Thread>(io)),
+      impl_(std::make_shared<Impl>(std::move(station_ex), io.get_executor(), station, std::move(opts))) {}
 
 Server::~Server() {
     stop();
-    // Terminal: whatever is still open is cut now; the coroutines unwind with
-    // operation_aborted and release the Impl.
-    for (auto* conn : impl_->connections) {
-        beast::error_code ignored;
-        if (conn->tcp) conn->tcp->socket().close(ignored);
+    if (!thread_) {
+        // Terminal: whatever is still open is cut now; the coroutines unwind with
+        // operation_aborted and release the Impl.
+        impl_->close_all();
+        return;
+    }
+    if (thread_->worker.joinable()) {
+        // Cut every connection, then end the thread. A coroutine still waiting (say,
+        // on the station's executor) stays suspended in the io_context, which
+        // destroys it when it goes.
+        auto& io = thread_->io;
+        asio::post(impl_->ex, [impl = impl_] { impl->close_all(); });
+        asio::post(impl_->ex, [&io] { io.stop(); });
+        thread_->worker.join();
     }
 }
 
@@ -451,6 +531,19 @@ void Server::start() {
     if (ec) fail(ec.message());
     i.started = true;
     asio::co_spawn(i.ex, Impl::accept_loop(impl_), log_failure(i.log, "API accept loop"));
+    if (thread_) {
+        thread_->worker = std::thread([&io = thread_->io, log = i.log] {
+            for (;;) {
+                try {
+                    io.run();
+                    return;
+                } catch (const std::exception& e) {
+                    // A handler that throws costs its connection, never the API.
+                    log->error("API thread: {}", e.what());
+                }
+            }
+        });
+    }
     i.log->info("API listening on {}://{}{}", i.tls ? "https" : "http", endpoint_text(addr, i.port),
                 i.tokens->empty() ? "" : " (bearer tokens: " + std::to_string(i.tokens->size()) + ")");
 }
@@ -458,16 +551,9 @@ void Server::start() {
 std::uint16_t Server::port() const { return impl_->port; }
 
 void Server::stop() {
-    auto& i = *impl_;
-    if (i.stopping) return;
-    i.stopping = true;
-    beast::error_code ignored;
-    i.acceptor.close(ignored);
-    for (auto* conn : i.connections) {
-        if (conn->idle && conn->tcp) conn->tcp->socket().cancel(ignored);
-        if (conn->stop_stream) conn->stop_stream();  // an event stream ends now
-    }
-    if (i.started) i.log->info("API stopped accepting; {} connection(s) closing", i.connections.size());
+    if (impl_->stopping.exchange(true)) return;
+    if (thread_) asio::post(impl_->ex, [impl = impl_] { impl->close_idle(); });
+    else impl_->close_idle();
 }
 
 }  // namespace certlab::api

@@ -1,5 +1,8 @@
-// certlabd's HTTP/1.1 JSON API (docs/API.md): one coroutine per connection, all on
-// the station's executor, so handlers read the station without locks.
+// certlabd's HTTP/1.1 JSON API (docs/API.md): one coroutine per connection. In
+// certlabd the connections live on a thread of the server's own, so reading and
+// writing requests, the store reads of Affinity::any routes (runs, steps, prompts)
+// and rendering their JSON never delay a step; a handler that reads or changes the
+// station's state runs on the station's executor, so it needs no locks.
 #pragma once
 
 #include <chrono>
@@ -10,6 +13,10 @@
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace certlab::api {
 
@@ -40,9 +47,17 @@ class Server {
 public:
     using Options = ServerOptions;
 
-    /// Nothing is bound until start(). `station` must outlive the server or stop().
+    /// Serves on `ex`, which runs every handler too. Nothing is bound until start().
+    /// `station` must outlive the server or stop().
     Server(boost::asio::any_io_executor ex, StationView& station, Options opts);
-    /// Stops, and closes whatever connections are still open.
+    /// Serves on a thread of its own that runs `io` from start() until the server
+    /// goes; handlers with Affinity::station run on `station_ex`. `io` must outlive
+    /// the server and whatever `station_ex` still holds of it: in certlabd both
+    /// io_contexts belong to main(), `io` made first.
+    Server(boost::asio::any_io_executor station_ex, boost::asio::io_context& io, StationView& station,
+           Options opts);
+    /// Stops, and closes whatever connections are still open; with a thread of its
+    /// own, ends and joins it.
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -59,11 +74,13 @@ public:
     /// Graceful: closes the listener and idle connections at once; a request being
     /// read is answered 503 (the station is not called after stop) and its
     /// connection closed, so every connection ends within the request timeouts.
-    /// Call on the executor. Idempotent.
+    /// Call on the station's executor. Idempotent.
     void stop();
 
 private:
     struct Impl;
+    struct Thread;
+    std::unique_ptr<Thread> thread_;  ///< the server's own thread; null when it serves on the station's
     // Shared with the connection coroutines, which may outlive the Server object
     // by the time it takes the executor to unwind them.
     std::shared_ptr<Impl> impl_;

@@ -1,9 +1,11 @@
 #include "api/sse.hpp"
 
 #include <charconv>
+#include <memory>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -133,7 +135,10 @@ asio::awaitable<void> serve_events(Stream& stream, const http::request<http::str
         co_return;
     }
 
-    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto ex = co_await asio::this_coro::executor;
+    // Shared so a wake-up posted from the station's thread finds it, or finds it gone.
+    auto timer_ptr = std::make_shared<asio::steady_timer>(ex);
+    auto& timer = *timer_ptr;
     bool stopped = false;
     StopHook clear{stop};
     stop = [&] {
@@ -142,7 +147,13 @@ asio::awaitable<void> serve_events(Stream& stream, const http::request<http::str
         beast::error_code ignored;
         beast::get_lowest_layer(stream).socket().cancel(ignored);
     };
-    auto sub = bus->subscribe([&timer] { timer.cancel(); });
+    // Publishing happens on the station's thread: the wake-up crosses to this one.
+    // Posted after the bus was read, it still ends the wait that follows the read.
+    auto sub = bus->subscribe([ex, weak = std::weak_ptr<asio::steady_timer>(timer_ptr)] {
+        asio::post(ex, [weak] {
+            if (auto t = weak.lock()) t->cancel();
+        });
+    });
 
     // Without an id the client wants what happens from now on.
     std::int64_t cursor = bus->next_id() - 1;

@@ -1,6 +1,7 @@
 // The narrow view of the station the API reads and acts through. The API never
-// touches a driver; the station implements this. All calls happen on the station's
-// executor thread.
+// touches a driver; the station implements this. Calls happen on the station's
+// executor thread, except devices() and store() (and the store's calls), which
+// routes with Affinity::any (api/router.hpp) make from the server's own thread.
 #pragma once
 
 #include <chrono>
@@ -123,6 +124,7 @@ class StationView {
 public:
     virtual ~StationView() = default;
     [[nodiscard]] virtual HealthInfo health() const = 0;
+    /// Safe to call from any thread: the server's own one asks for it.
     [[nodiscard]] virtual std::vector<DeviceInfo> devices() const = 0;
     [[nodiscard]] virtual std::vector<SuiteInfo> suites() const = 0;
     /// Registered drivers (builtin, from plugins, exec children that said hello) and refused plugins.
@@ -152,7 +154,8 @@ public:
         (void)run_id, (void)by, (void)reason;
         return {501, "this station cannot abort runs"};
     }
-    /// Read access to the durable record (runs, scenarios, steps).
+    /// Read access to the durable record (runs, scenarios, steps); the same store for
+    /// the station's life, so it may be asked for from any thread.
     [[nodiscard]] virtual const record::Store& store() const = 0;
     /// The certification record's desk; nullptr when the station keeps none.
     [[nodiscard]] virtual certify::Desk* certification_desk() { return nullptr; }

@@ -112,6 +112,9 @@ Store::Statements::Statements(sqlite3* db)
       // A run's steps are numbered 1, 2, ... without a gap (engine/runner.cpp), so the
       // highest seq is their count: one index seek, where count(*) would visit every
       // step of a long soak on each GET /v1/runs/{id}.
+      last_step_keys(db, "SELECT id, seq FROM step_results WHERE run_id = ?1 ORDER BY seq DESC LIMIT ?2"),
+      step_keys_after(db, "SELECT id, seq FROM step_results WHERE run_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3"),
+      step_by_id(db, "SELECT " + std::string(step_columns) + " FROM step_results WHERE id = ?1"),
       step_count(db, "SELECT coalesce(max(seq), 0) FROM step_results WHERE run_id = ?1"),
       measurements_of_step(db,
                            "SELECT name, value, unit, low, high, within, marginal FROM measurements "

@@ -1,5 +1,6 @@
 // Store: the reads. Every read that spans several queries runs in one read
 // transaction, so it sees one consistent snapshot even while steps are committed.
+#include <algorithm>
 #include <limits>
 
 #include "record/codec.hpp"
@@ -142,17 +143,34 @@ StepResult read_step(const Query& q, sql::Stmt& measurements) {
     return s;
 }
 
-std::vector<StepResult> read_steps(Query& q, sql::Stmt& measurements, const std::string& what,
-                                   const Store::KnownStep& known = {}) {
+std::vector<StepResult> read_steps(Query& q, sql::Stmt& measurements, const std::string& what) {
     std::vector<StepResult> out;
-    while (q.step(what)) {
-        if (known && known(q.int64(0))) {
+    while (q.step(what)) out.push_back(read_step(q, measurements));
+    return out;
+}
+
+/// The steps `keys` (id, seq; as `keys_query` yields them) names: a step `known`
+/// holds as a key alone, any other read whole by id. `reverse`: the keys came
+/// newest first.
+std::vector<StepResult> read_steps_by_key(Query& keys_query, sql::Stmt& by_id, sql::Stmt& measurements,
+                                          std::int64_t run_id, const Store::KnownStep& known, bool reverse,
+                                          const std::string& what) {
+    std::vector<std::pair<std::int64_t, std::int64_t>> keys;
+    while (keys_query.step(what)) keys.emplace_back(keys_query.int64(0), keys_query.int64(1));
+    if (reverse) std::reverse(keys.begin(), keys.end());
+    std::vector<StepResult> out;
+    out.reserve(keys.size());
+    for (const auto& [id, seq] : keys) {
+        if (known(id)) {
             StepResult& s = out.emplace_back();
-            s.id = q.int64(0);
-            s.run_id = q.int64(1);
-            s.seq = q.int64(3);
+            s.id = id;
+            s.run_id = run_id;
+            s.seq = seq;
             continue;
         }
+        Query q(by_id);
+        q.bind(1, id);
+        if (!q.step(what)) throw StoreError(what + ": step " + std::to_string(seq) + " vanished while read");
         out.push_back(read_step(q, measurements));
     }
     return out;
@@ -206,10 +224,15 @@ std::optional<RunDetail> Store::get_run_detail(std::int64_t run_id, int step_lim
         while (q.step(what)) d.scenarios.push_back(read_scenario(q));
     }
     d.step_count = count_steps(stmts_->step_count, run_id, what);
-    if (step_limit != 0) {
+    if (step_limit != 0 && known) {
+        Query keys(stmts_->last_step_keys);
+        keys.bind(1, run_id).bind(2, step_limit < 0 ? -1 : step_limit);
+        d.steps = read_steps_by_key(keys, stmts_->step_by_id, stmts_->measurements_of_step, run_id, known,
+                                    /*reverse=*/true, what);
+    } else if (step_limit != 0) {
         Query q(stmts_->last_steps);
         q.bind(1, run_id).bind(2, step_limit < 0 ? -1 : step_limit);
-        d.steps = read_steps(q, stmts_->measurements_of_step, what, known);
+        d.steps = read_steps(q, stmts_->measurements_of_step, what);
     }
     tx.commit(what);
     return d;
@@ -221,10 +244,15 @@ std::vector<StepResult> Store::steps(std::int64_t run_id, std::int64_t after_seq
     const std::string what = "read steps of run " + std::to_string(run_id);
     Transaction tx(stmts_->tx, Transaction::Kind::read, what);
     std::vector<StepResult> out;
-    {
+    if (known) {
+        Query keys(stmts_->step_keys_after);
+        keys.bind(1, run_id).bind(2, after_seq).bind(3, limit);
+        out = read_steps_by_key(keys, stmts_->step_by_id, stmts_->measurements_of_step, run_id, known,
+                                /*reverse=*/false, what);
+    } else {
         Query q(stmts_->steps_after);
         q.bind(1, run_id).bind(2, after_seq).bind(3, limit);
-        out = read_steps(q, stmts_->measurements_of_step, what, known);
+        out = read_steps(q, stmts_->measurements_of_step, what);
     }
     tx.commit(what);
     return out;

@@ -62,6 +62,11 @@ struct Store::Statements {
     sql::Stmt scenarios_of_run;
     sql::Stmt last_steps;
     sql::Stmt steps_after;
+    // For a reader holding some steps (Store::KnownStep): the keys first, from the
+    // UNIQUE (run_id, seq) index alone, then whole rows only for the steps it lacks.
+    sql::Stmt last_step_keys;
+    sql::Stmt step_keys_after;
+    sql::Stmt step_by_id;
     sql::Stmt step_count;
     sql::Stmt measurements_of_step;
 

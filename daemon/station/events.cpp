@@ -29,10 +29,13 @@ EventBus::EventBus(std::int64_t first_id, std::size_t capacity)
     : capacity_(capacity == 0 ? 1 : capacity), next_id_(first_id) {}
 
 EventBus::Subscription::~Subscription() {
-    if (bus_) bus_->listeners_.erase(key_);
+    if (!bus_) return;
+    std::lock_guard lock(bus_->mutex_);
+    bus_->listeners_.erase(key_);
 }
 
 EventBus::Subscription EventBus::subscribe(std::function<void()> wake) {
+    std::lock_guard lock(mutex_);
     const int key = ++next_key_;
     listeners_.emplace(key, std::move(wake));
     return Subscription(this, key);
@@ -40,22 +43,41 @@ EventBus::Subscription EventBus::subscribe(std::function<void()> wake) {
 
 std::int64_t EventBus::publish(std::string type, std::string data, std::optional<std::int64_t> run,
                                std::string device) {
-    const auto id = next_id_++;
-    ring_.push_back(Event{id, std::move(type), std::move(data), run, std::move(device)});
-    while (ring_.size() > capacity_) ring_.pop_front();
-    // A copy: a listener may unsubscribe (its stream ending) while being told.
-    auto listeners = listeners_;
-    for (auto& [key, wake] : listeners) wake();
+    std::int64_t id = 0;
+    std::vector<std::function<void()>> listeners;
+    {
+        std::lock_guard lock(mutex_);
+        id = next_id_++;
+        ring_.push_back(Event{id, std::move(type), std::move(data), run, std::move(device)});
+        while (ring_.size() > capacity_) ring_.pop_front();
+        // A copy, called unlocked: a listener may unsubscribe (its stream ending)
+        // while being told.
+        listeners.reserve(listeners_.size());
+        for (const auto& [key, wake] : listeners_) listeners.push_back(wake);
+    }
+    for (auto& wake : listeners) wake();
     return id;
 }
 
+std::int64_t EventBus::first_id() const {
+    std::lock_guard lock(mutex_);
+    return first_id_locked();
+}
+
+std::int64_t EventBus::next_id() const {
+    std::lock_guard lock(mutex_);
+    return next_id_;
+}
+
 bool EventBus::missed_after(std::int64_t last_id) const {
-    return last_id + 1 < first_id() || last_id >= next_id_;
+    std::lock_guard lock(mutex_);
+    return last_id + 1 < first_id_locked() || last_id >= next_id_;
 }
 
 std::vector<Event> EventBus::after(std::int64_t last_id, std::size_t max) const {
+    std::lock_guard lock(mutex_);
     std::vector<Event> out;
-    const auto first = first_id();
+    const auto first = first_id_locked();
     // Ids are consecutive, so the position in the ring is the id's distance from the first.
     std::int64_t from = last_id + 1 < first || last_id >= next_id_ ? first : last_id + 1;
     for (auto i = static_cast<std::size_t>(from - first); i < ring_.size() && out.size() < max; ++i)

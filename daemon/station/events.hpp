@@ -1,8 +1,9 @@
 // The station's live event bus (docs/API.md, "Events"): what happens on the bench
 // (device states, runs, steps, scenarios, prompts) as numbered one-line JSON events,
 // kept in a bounded in-memory ring so a client that reconnects can resume after the
-// last id it saw. Everything runs on the station's executor: no locks. Streaming to
-// clients is api/sse.cpp's; this file knows no sockets.
+// last id it saw. The station publishes on its executor; the API's event streams
+// read it from the API's own thread, so every call takes the bus's lock. Streaming
+// to clients is api/sse.cpp's; this file knows no sockets.
 #pragma once
 
 #include <cstddef>
@@ -10,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,7 +46,8 @@ public:
     EventBus& operator=(const EventBus&) = delete;
 
     /// Appends an event (dropping the oldest past the capacity), wakes the
-    /// listeners, returns its id. `data` must be one line of JSON.
+    /// listeners (on this thread, after the lock is let go), returns its id. `data`
+    /// must be one line of JSON.
     std::int64_t publish(std::string type, std::string data, std::optional<std::int64_t> run = {},
                          std::string device = {});
 
@@ -71,9 +74,9 @@ public:
     void upload_changed(bool failing, std::int64_t pending, std::int64_t consecutive_failures,
                         const std::string& error);
     /// The oldest id the ring holds (next_id() when it is empty).
-    [[nodiscard]] std::int64_t first_id() const { return next_id_ - static_cast<std::int64_t>(ring_.size()); }
+    [[nodiscard]] std::int64_t first_id() const;
     /// The id the next event will get.
-    [[nodiscard]] std::int64_t next_id() const { return next_id_; }
+    [[nodiscard]] std::int64_t next_id() const;
     [[nodiscard]] std::size_t capacity() const { return capacity_; }
     /// Whether resuming after `last_id` would miss events: some after it have left
     /// the ring, or it is not an id of this process (newer than any).
@@ -82,7 +85,8 @@ public:
     /// when some have left the ring).
     [[nodiscard]] std::vector<Event> after(std::int64_t last_id, std::size_t max) const;
 
-    /// Called (on the executor) after each publish until the returned handle goes.
+    /// Called on the publishing thread after each publish until the returned handle
+    /// goes; `wake` must only signal (a listener on another thread posts to its own).
     class Subscription {
     public:
         Subscription() = default;
@@ -98,6 +102,9 @@ public:
     [[nodiscard]] Subscription subscribe(std::function<void()> wake);
 
 private:
+    [[nodiscard]] std::int64_t first_id_locked() const { return next_id_ - static_cast<std::int64_t>(ring_.size()); }
+
+    mutable std::mutex mutex_;  ///< guards everything below
     std::size_t capacity_;
     std::int64_t next_id_;
     std::deque<Event> ring_;

@@ -42,8 +42,8 @@ void log_plugins(const std::vector<config::PluginLoad>& plugins) {
 
 }  // namespace
 
-Station::Station(asio::io_context& io, config::StationConfig cfg, Overrides overrides)
-    : io_(io), cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
+Station::Station(asio::io_context& io, asio::io_context& api_io, config::StationConfig cfg, Overrides overrides)
+    : io_(io), api_io_(api_io), cfg_(std::move(cfg)), started_(std::chrono::steady_clock::now()) {
     if (overrides.store_path) cfg_.store_path = *overrides.store_path;
     if (overrides.api_port) cfg_.api_port = *overrides.api_port;
     record_ = std::move(overrides.record);
@@ -160,7 +160,7 @@ void Station::start() {
         }
     }
     if (!cfg_.api.insecure_warning.empty()) spdlog::warn("{}", cfg_.api.insecure_warning);
-    api_ = std::make_unique<api::Server>(io_.get_executor(), *this, opts);
+    api_ = std::make_unique<api::Server>(io_.get_executor(), api_io_, *this, opts);
     api_->start();
     for (auto& [id, dev] : devices_) spawn(io_, supervise(*dev), "device supervisor " + id);
     for (auto& active : resuming_) enqueue(std::move(active));
@@ -185,11 +185,13 @@ Device& Station::add_device(const config::DeviceConfig& dc) {
     }
     auto dev = std::make_unique<Device>(io_.get_executor(), dc, profile, *info, std::move(capture));
     dev->set_quarantine_after(cfg_.quarantine_after);
-    dev->on_state = [bus = events_](const Device& d, DeviceState previous, const std::string& reason) {
-        bus->device_state(d.device_id(), to_string(d.state()), to_string(previous), reason);
+    dev->on_state = [this](const Device& d, DeviceState previous, const std::string& reason) {
+        publish_devices();
+        events_->device_state(d.device_id(), to_string(d.state()), to_string(previous), reason);
     };
     auto& ref = *dev;
     devices_.emplace(dc.id, std::move(dev));
+    publish_devices();
     return ref;
 }
 
@@ -331,6 +333,7 @@ sdk::Task<void> Station::supervise(Device& device) {
                 }
                 discovered_.erase(id);
                 devices_.erase(id);  // `device` is gone: leave at once
+                publish_devices();
                 co_return;
             }
             next_try = std::chrono::steady_clock::now() + cfg_.reconnect_interval;
@@ -408,9 +411,16 @@ api::HealthInfo Station::health() const {
 }
 
 std::vector<api::DeviceInfo> Station::devices() const {
-    std::vector<api::DeviceInfo> out;
-    for (const auto& [id, dev] : devices_) out.push_back(dev->info());
-    return out;
+    std::lock_guard lock(devices_view_mutex_);
+    return devices_view_;
+}
+
+void Station::publish_devices() {
+    std::vector<api::DeviceInfo> view;
+    view.reserve(devices_.size());
+    for (const auto& [id, dev] : devices_) view.push_back(dev->info());
+    std::lock_guard lock(devices_view_mutex_);
+    devices_view_ = std::move(view);
 }
 
 api::DriversInfo Station::drivers() const {

@@ -8,6 +8,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -51,7 +52,11 @@ public:
 
     /// Loads suites, opens the store (marking runs cut by a crash `interrupted`),
     /// creates every device's driver. Throws sdk::ConfigError / record::StoreError.
-    Station(boost::asio::io_context& io, config::StationConfig cfg, Overrides overrides);
+    /// Everything runs on `io` but the API's connections, which a thread of the API
+    /// server's own serves on `api_io` (made before `io`, so it outlives what `io`
+    /// still holds of them; see api/server.hpp).
+    Station(boost::asio::io_context& io, boost::asio::io_context& api_io, config::StationConfig cfg,
+            Overrides overrides);
     ~Station() override;
 
     /// Binds the API and starts bringing devices up. Throws if the API cannot bind.
@@ -131,6 +136,10 @@ private:
     void resource_departed(const std::string& address);
     /// Why a discovered device's identification rules it out ("" when it fits).
     [[nodiscard]] std::string identify_mismatch(const Device& device) const;
+    /// Renews what devices() answers from devices_. Called on the executor after
+    /// every change a DeviceInfo shows: a state change (Device::on_state), a run
+    /// taking or leaving a device, a device added or removed.
+    void publish_devices();
 
     struct ResourceEntry {
         sdk::Resource resource;
@@ -139,6 +148,7 @@ private:
     };
 
     boost::asio::io_context& io_;
+    boost::asio::io_context& api_io_;
     config::StationConfig cfg_;
     /// GET /v1/events; first made and last gone, as devices and the desk publish into it.
     std::shared_ptr<EventBus> events_;
@@ -150,6 +160,9 @@ private:
     std::unique_ptr<certify::Desk> desk_;  ///< the certification record, over store_
     std::unique_ptr<PromptDesk> prompts_;  ///< technician prompts of every run, over store_
     std::map<std::string, std::unique_ptr<Device>, std::less<>> devices_;
+    /// devices_ as devices() answers it, for the API's own thread (publish_devices()).
+    mutable std::mutex devices_view_mutex_;
+    std::vector<api::DeviceInfo> devices_view_;
     std::map<std::int64_t, std::unique_ptr<ActiveRun>> active_;  ///< queued and running
     std::vector<std::unique_ptr<ActiveRun>> resuming_;  ///< from take_back_unfinished_runs, until start()
     /// Per device id: the runs that need it, oldest first; the head may be running.

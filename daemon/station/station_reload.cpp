@@ -235,6 +235,7 @@ api::ReloadResult Station::reload(config::StationConfig cfg) {
             }
         retired_devices_.push_back(std::move(it->second));
         devices_.erase(it);
+        publish_devices();
     };
     for (const auto& id : removed) {
         retire(id);

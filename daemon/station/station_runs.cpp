@@ -244,6 +244,7 @@ sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite
         d->current_run = run_id;
         d->set_state(DeviceState::busy);
     }
+    publish_devices();  // current_run, also where the state did not change
     events_->run_started(active.run);
     engine::RoleLinks links;
     for (const auto& [role, d] : active.devices) links[role] = d;
@@ -297,6 +298,7 @@ sdk::Task<void> Station::execute(std::int64_t run_id, const engine::Suite& suite
         // One a resumed run took before this process identified it is brought up now.
         if (d->state() == DeviceState::busy) d->set_state(d->identified() ? DeviceState::ready : DeviceState::present);
     }
+    publish_devices();
     leave_queues(active);
     active_.erase(run_id);
 }
