@@ -156,9 +156,12 @@ Router make_routes(StationView& station) {
         if (!detail) throw HttpError(404, "no run " + std::to_string(id));
         json scenarios = json::array();
         for (const auto& s : detail->scenarios) scenarios.push_back(scenario_json(s));
-        // {"run", "scenarios", "steps", "step_count"}, as dump() would write it.
-        std::string body = R"({"run":)" + dump(run_json(detail->run, now())) + R"(,"scenarios":)" + dump(scenarios) +
-                           R"(,"steps":[)";
+        // {"run", "scenarios", "steps", "step_count"}, as dump() would write it; sized
+        // for a soak's steps (~1.3 KB each) so it is not copied as it grows.
+        std::string body;
+        body.reserve(4096 + detail->steps.size() * 1536);
+        body += R"({"run":)" + dump(run_json(detail->run, now())) + R"(,"scenarios":)" + dump(scenarios) +
+                R"(,"steps":[)";
         docs->append(detail->steps, body);
         body += R"(],"step_count":)" + std::to_string(detail->step_count) + "}";
         return Response{200, "application/json", std::move(body), {}};
@@ -175,7 +178,9 @@ Router make_routes(StationView& station) {
         for (const auto& s : steps) next_after = std::max(next_after, s.seq);
         // {"run_id", "steps", "next_after", "step_count"}; pass next_after back as
         // ?after= to page on, or to poll for new steps.
-        std::string body = R"({"run_id":)" + std::to_string(id) + R"(,"steps":[)";
+        std::string body;
+        body.reserve(256 + steps.size() * 1536);
+        body += R"({"run_id":)" + std::to_string(id) + R"(,"steps":[)";
         docs->append(steps, body);
         body += R"(],"next_after":)" + std::to_string(next_after) + R"(,"step_count":)" +
                 std::to_string(store.step_count(id)) + "}";

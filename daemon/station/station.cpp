@@ -133,7 +133,10 @@ Station::Station(asio::io_context& io, asio::io_context& api_io, config::Station
                  suites_.size(), cfg_.store_path.string());
 }
 
-Station::~Station() = default;
+Station::~Station() {
+    // First: the API's own thread reads the store and the devices view until then.
+    api_.reset();
+}
 
 void Station::start() {
     api::Server::Options opts;

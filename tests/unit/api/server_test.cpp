@@ -480,3 +480,86 @@ TEST_CASE("api: idle and stalled connections are closed at their deadlines") {
     }
     CHECK(get(h.port, "/v1/health").status == 200);
 }
+
+namespace {
+
+/// FakeStation that notes which thread asked it what.
+class ThreadNotingStation : public FakeStation {
+public:
+    using FakeStation::FakeStation;
+    api::HealthInfo health() const override {
+        health_thread = std::this_thread::get_id();
+        return FakeStation::health();
+    }
+    std::vector<api::DeviceInfo> devices() const override {
+        devices_thread = std::this_thread::get_id();
+        return FakeStation::devices();
+    }
+    mutable std::atomic<std::thread::id> health_thread{};
+    mutable std::atomic<std::thread::id> devices_thread{};
+};
+
+}  // namespace
+
+TEST_CASE("api: on a thread of its own, station routes run on the station's executor, and the server ends its thread") {
+    TempDb db;
+    auto store = record::Store::open(db.path);
+    const auto run_id = seed_run(*store);
+    ThreadNotingStation station(*store);
+    // As in certlabd: the API's context made first, the station's on a thread of its own.
+    asio::io_context api_io;
+    asio::io_context station_io;
+    auto keep = asio::make_work_guard(station_io);
+    std::thread station_thread([&] { station_io.run(); });
+    const auto station_id = station_thread.get_id();
+
+    api::ServerOptions opts;
+    opts.bind = "127.0.0.1";
+    opts.port = 0;
+    auto server = std::make_unique<api::Server>(station_io.get_executor(), api_io, station, opts);
+    server->start();
+    const auto port = server->port();
+
+    CHECK(get(port, "/v1/health").body["station_id"] == "bench-3");
+    CHECK(station.health_thread.load() == station_id);
+    auto devices = get(port, "/v1/devices");
+    CHECK(devices.body["devices"].size() == 2);
+    const auto server_thread = station.devices_thread.load();
+    CHECK(server_thread != station_id);
+    CHECK(server_thread != std::this_thread::get_id());
+    auto run = get(port, "/v1/runs/" + std::to_string(run_id));
+    CHECK(run.status == 200);
+    CHECK(run.body["steps"].size() == 1);
+    // A write hops over and back with the station's answer.
+    auto started = request(port, http::verb::post, "/v1/runs", R"({"device": "printer-1", "suite": "escpos-basic"})");
+    CHECK(started.status == 202);
+    CHECK(station.start_calls == 1);
+    check_problem(request(port, http::verb::post, "/v1/runs", R"({"device": "bench 3/scale", "suite": "x"})"), 409);
+
+    // A keep-alive connection stays open while the server is stopped and destroyed on
+    // the station's thread, as certlabd does: the destructor cuts it and joins its thread.
+    asio::io_context client_io;
+    beast::tcp_stream stream(client_io);
+    stream.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    http::request<http::empty_body> req{http::verb::get, "/v1/health", 11};
+    req.set(http::field::host, "x");
+    http::write(stream, req);
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+    http::read(stream, buffer, res);
+    CHECK(res.keep_alive());
+    std::promise<void> gone;
+    asio::post(station_io, [&] {
+        server->stop();
+        server.reset();
+        gone.set_value();
+    });
+    CHECK(gone.get_future().wait_for(5s) == std::future_status::ready);
+    boost::system::error_code ec;
+    std::array<char, 16> sink;
+    stream.socket().read_some(asio::buffer(sink), ec);
+    CHECK(ec);  // end of stream or reset: the connection is gone
+
+    keep.reset();
+    station_thread.join();
+}
