@@ -2,6 +2,9 @@
 // engine (each step committed to the store) against a pty simulator, then the
 // same N exchanges (DLE EOT 1, 2, 4: write one request, read one byte, three
 // times) as a bare blocking read/write loop on the same pty, and prints both.
+// Then it commits N copies of the engine's last step with nothing else around
+// them: the store's share of a step, which with the bare loop is the floor no
+// engine can go under while every step is committed before the next one starts.
 //
 //   step_overhead [N] [--sync normal|full]
 #include <fcntl.h>
@@ -30,7 +33,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double engine_run(const std::string& pty, int n, record::Store::Sync sync, const std::filesystem::path& db) {
+double engine_run(const std::string& pty, int n, record::Store::Sync sync, const std::filesystem::path& db,
+                  record::StepResult* last = nullptr) {
     boost::asio::io_context io(1);
     auto profile = config::load_profile(test::source("lab-config/devices/escpos-generic.yaml"));
     config::DeviceConfig dc;
@@ -74,7 +78,33 @@ double engine_run(const std::string& pty, int n, record::Store::Sync sync, const
                      static_cast<long long>(store->step_count(run.id)));
         std::exit(1);
     }
+    if (last) *last = store->steps(run.id, n - 1, 1).at(0);
     return elapsed / n;
+}
+
+/// Seconds per Store::commit_step of `step` (a copy per seq), N in a row.
+double commit_only(const std::filesystem::path& db, record::Store::Sync sync, const record::StepResult& step, int n) {
+    auto store = record::Store::open(db, {sync});
+    record::Run run;
+    run.device_id = "bench";
+    run.suite_id = "bench";
+    run.started_at = std::chrono::system_clock::now();
+    store->begin_run(run);
+    record::ScenarioResult sc;
+    sc.run_id = run.id;
+    sc.scenario_id = "B-1";
+    sc.started_at = run.started_at;
+    store->begin_scenario(sc);
+    auto copy = step;
+    copy.run_id = run.id;
+    copy.scenario_result_id = sc.id;
+    const auto t0 = Clock::now();
+    for (int i = 1; i <= n; ++i) {
+        copy.id = 0;
+        copy.seq = i;
+        store->commit_step(copy);
+    }
+    return std::chrono::duration<double>(Clock::now() - t0).count() / n;
 }
 
 double bare_run(const std::string& pty, int n) {
@@ -130,8 +160,12 @@ int main(int argc, char** argv) {
                 mem * 1e6, mem / bare);
     for (auto [name, sync] : {std::pair{"normal", record::Store::Sync::normal}, std::pair{"full", record::Store::Sync::full}}) {
         if (sync_name != "both" && sync_name != name) continue;
-        double eng = engine_run(pty, n, sync, dir / (std::string("bench-") + name + ".db"));
+        record::StepResult last;
+        double eng = engine_run(pty, n, sync, dir / (std::string("bench-") + name + ".db"), &last);
         std::printf("  engine, store sync=%-6s     %8.1f us/step   ratio %.2f\n", name, eng * 1e6, eng / bare);
+        double commit = commit_only(dir / (std::string("commit-") + name + ".db"), sync, last, n);
+        std::printf("    of which the commit alone   %8.1f us/step   floor bare + commit: ratio %.2f\n", commit * 1e6,
+                    (bare + commit) / bare);
     }
     return 0;
 }
