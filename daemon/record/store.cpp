@@ -172,6 +172,33 @@ std::unique_ptr<Store> Store::open(const std::filesystem::path& path, Options op
     return store;
 }
 
+std::unique_ptr<Store> Store::open_reader(const std::filesystem::path& path) {
+    const std::string name = path.string();
+    sqlite3* raw = nullptr;
+    int rc = sqlite3_open_v2(name.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<Store> store(new Store(raw));
+    const std::string what = "open store reader " + name;
+    auto fail = [&](const std::string& why) { throw StoreError(what + ": " + why); };
+    try {
+        if (rc != SQLITE_OK) fail(sqlite3_errmsg(raw));
+        // Readers never wait for the writer in WAL mode; this covers a checkpoint's
+        // brief exclusive moments.
+        sqlite3_busy_timeout(raw, 5000);
+        auto mode = pragma_text(raw, "PRAGMA journal_mode", what);
+        if (mode != "wal") fail("the database is not in WAL mode ('" + mode + "')");
+        const auto version = pragma_text(raw, "PRAGMA user_version", what);
+        if (version != std::to_string(schema_version))
+            fail("schema version " + version + ", expected " + std::to_string(schema_version) +
+                 " (open the store for writing first)");
+        store->stmts_ = std::make_unique<Statements>(raw);
+    } catch (const StoreError& e) {
+        std::string msg = e.what();
+        if (msg.rfind(what + ": ", 0) != 0) msg = what + ": " + msg;
+        throw StoreError(msg + diagnose(path));
+    }
+    return store;
+}
+
 int Store::version() const {
     std::lock_guard lock(stmts_->mutex);
     Query q(stmts_->user_version);

@@ -45,6 +45,11 @@ public:
     /// Opens (creating if needed) and migrates to the current schema version.
     static std::unique_ptr<Store> open(const std::filesystem::path& path, Options options);
     static std::unique_ptr<Store> open(const std::filesystem::path& path) { return open(path, Options{}); }
+    /// A second, read-only connection to a store open() has made current: its reads
+    /// take their own snapshot (WAL) and never wait for the writer's calls, nor make
+    /// the writer wait. Any write through it fails. Throws StoreError, also when the
+    /// database is not in WAL mode or not at schema_version.
+    static std::unique_ptr<Store> open_reader(const std::filesystem::path& path);
     ~Store();
     Store(const Store&) = delete;
     Store& operator=(const Store&) = delete;

@@ -104,6 +104,7 @@ Station::Station(asio::io_context& io, asio::io_context& api_io, config::Station
 
     store_ = record::Store::open(cfg_.store_path, {cfg_.store_sync_full ? record::Store::Sync::full
                                                                          : record::Store::Sync::normal});
+    reader_ = record::Store::open_reader(cfg_.store_path);
     if (cfg_.upload.enabled) {
         // Before anything writes (take_back_unfinished_runs marks runs): from here on
         // every commit also fills the outbox, in the same transaction.

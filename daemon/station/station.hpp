@@ -79,7 +79,9 @@ public:
     [[nodiscard]] api::DriversInfo drivers() const override;
     api::StartRunResult start_run(const std::string& device_id, const std::string& suite_id,
                                   std::optional<std::int64_t> certification_id) override;
-    [[nodiscard]] const record::Store& store() const override { return *store_; }
+    /// The API's reads go through a connection of their own, so a long one (a whole
+    /// soak's steps) never holds up a commit.
+    [[nodiscard]] const record::Store& store() const override { return *reader_; }
     [[nodiscard]] certify::Desk* certification_desk() override { return desk_.get(); }
     [[nodiscard]] std::shared_ptr<EventBus> events() override { return events_; }
     api::ActionResult answer_prompt(std::int64_t prompt_id, const api::PromptAnswerInput& input) override {
@@ -154,6 +156,7 @@ private:
     std::shared_ptr<EventBus> events_;
     std::vector<engine::Suite> suites_;
     std::unique_ptr<record::Store> store_;
+    std::unique_ptr<record::Store> reader_;  ///< read-only, for the API (store())
     /// Drains store_'s outbox to the certification record; null without `upload:`.
     /// Shared so the store's enqueue callback can hold it weakly.
     std::shared_ptr<upload::Uploader> uploader_;

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -691,6 +692,51 @@ TEST_CASE("store: steps the reader already holds come back undecoded") {
     check(store->get_run_detail(run.id, -1, known)->steps);
     check(store->steps(run.id, 0, 10, known));
     CHECK(store->get_run_detail(run.id, -1, known)->step_count == 4);
+}
+
+TEST_CASE("store: a reader connection sees every commit, reads consistent snapshots and cannot write") {
+    TempDir dir;
+    SUBCASE("a database that was never opened for writing is refused") {
+        RawDb raw(dir.db());
+        raw.exec("CREATE TABLE t (x)");
+        CHECK_THROWS_WITH_AS(Store::open_reader(dir.db()), doctest::Contains("is not in WAL mode"), StoreError);
+    }
+    SUBCASE("alongside the writer") {
+        auto store = Store::open(dir.db(), {Store::Sync::normal});
+        auto reader = Store::open_reader(dir.db());
+        Run run = make_run("PRN-0001", at(t0));
+        store->begin_run(run);
+        ScenarioResult s = make_scenario(run.id, "PRN-001", at(t0));
+        store->begin_scenario(s);
+        REQUIRE(reader->get_run(run.id));
+
+        // A reader thread reads the whole run while the writer commits: each read is
+        // one snapshot, so its step count and its steps always agree.
+        std::atomic<bool> done{false};
+        int reads = 0, torn = 0;
+        std::thread other([&] {
+            while (!done) {
+                auto d = reader->get_run_detail(run.id, -1);
+                if (!d || d->step_count != static_cast<std::int64_t>(d->steps.size())) ++torn;
+                ++reads;
+            }
+        });
+        for (int i = 1; i <= 300; ++i) {
+            StepResult step = make_step(s, i);
+            store->commit_step(step);
+        }
+        done = true;
+        other.join();
+        CHECK(torn == 0);
+        CHECK(reads > 0);
+        // What the writer committed, the reader sees at once.
+        CHECK(reader->step_count(run.id) == 300);
+        CHECK(reader->steps(run.id, 299, 5).at(0).seq == 300);
+
+        Run more = make_run("PRN-0002", at(t0));
+        CHECK_THROWS_AS(reader->begin_run(more), StoreError);
+        CHECK(store->integrity_check() == "ok");
+    }
 }
 
 TEST_CASE("store: list_runs is most recent first, optionally for one device") {
